@@ -1,0 +1,204 @@
+//! `LogReader`: one per process. Consumes the log in order, has each event applied by the shard
+//! that owns its apelido, then publishes the outcome: read view, search index, waiting requests.
+//! Batches are applied one at a time, so every instance sees every shard in log order.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use futures::future::join_all;
+
+use super::search_index::{IndexBards, SearchIndex};
+use super::shard::{ApplyEvents, Shard};
+use crate::event::{decode_record, Event};
+use crate::log::{EventLog, LogEntry, LogError, Offset};
+use crate::model::Bard;
+use crate::read_view::ReadView;
+use crate::state::{shard_for, Outcome};
+use crate::waiters::OutcomeWaiters;
+
+/// How far this process has applied the log; read by `/status` and the catch-up wait.
+#[derive(Debug, Default)]
+pub struct LogProgress {
+    /// The offset of the next record to apply (all before it are applied).
+    pub next_offset: AtomicU64,
+    pub events_applied: AtomicU64,
+    pub bards_created: AtomicU64,
+    pub undecodable_records: AtomicU64,
+}
+
+impl LogProgress {
+    pub fn next_offset(&self) -> Offset {
+        self.next_offset.load(Ordering::Acquire)
+    }
+}
+
+/// What the reader needs to reach: the shards, the index, and the read side it publishes to.
+#[derive(Clone)]
+pub struct ApplyTargets {
+    pub shards: Vec<Addr<Shard>>,
+    pub search_index: Addr<SearchIndex>,
+    pub view: Arc<ReadView>,
+    pub waiters: Arc<OutcomeWaiters>,
+}
+
+pub struct LogReader {
+    log: Arc<dyn EventLog>,
+    targets: ApplyTargets,
+    progress: Arc<LogProgress>,
+}
+
+impl LogReader {
+    pub fn new(log: Arc<dyn EventLog>, targets: ApplyTargets, progress: Arc<LogProgress>) -> Self {
+        LogReader {
+            log,
+            targets,
+            progress,
+        }
+    }
+
+    /// Decodes the entries not applied yet (a re-delivery after reconnect is skipped by offset).
+    fn decode(&self, entries: Vec<LogEntry>) -> (Vec<Event>, Option<Offset>) {
+        let next = self.progress.next_offset();
+        let mut events = vec![];
+        let mut last = None;
+        for entry in entries.into_iter().filter(|entry| entry.offset >= next) {
+            match decode_record(&entry.payload) {
+                Ok(record) => events.extend(record.events),
+                Err(error) => {
+                    self.progress
+                        .undecodable_records
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(offset = entry.offset, %error, "skipping undecodable record");
+                }
+            }
+            last = Some(entry.offset);
+        }
+        (events, last)
+    }
+
+    fn applied(&self, last: Offset, applied: AppliedBatch) {
+        self.progress
+            .events_applied
+            .fetch_add(applied.events, Ordering::Relaxed);
+        self.progress
+            .bards_created
+            .fetch_add(applied.created, Ordering::Relaxed);
+        self.progress.next_offset.store(last + 1, Ordering::Release);
+    }
+}
+
+impl Actor for LogReader {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.add_stream(self.log.read_from(self.progress.next_offset()));
+    }
+}
+
+impl StreamHandler<Result<Vec<LogEntry>, LogError>> for LogReader {
+    fn handle(&mut self, item: Result<Vec<LogEntry>, LogError>, ctx: &mut Self::Context) {
+        let entries = match item {
+            Ok(entries) => entries,
+            Err(error) => return tracing::warn!(%error, "log read interrupted"),
+        };
+        let (events, Some(last)) = self.decode(entries) else {
+            return;
+        };
+        let apply = apply_batch(self.targets.clone(), events);
+        // `wait` holds back the next batch until this one is applied: log order is kept.
+        ctx.wait(apply.into_actor(self).map(move |result, reader, _| match result {
+            Ok(applied) => reader.applied(last, applied),
+            Err(error) => {
+                tracing::error!(%error, "a shard is gone; state can no longer follow the log");
+                System::current().stop_with_code(70);
+            }
+        }));
+    }
+
+    fn finished(&mut self, _: &mut Self::Context) {
+        tracing::error!("the event log stream ended");
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct AppliedBatch {
+    events: u64,
+    created: u64,
+}
+
+/// Applies one batch: shards decide in parallel (each in order), then results are published.
+async fn apply_batch(
+    targets: ApplyTargets,
+    events: Vec<Event>,
+) -> Result<AppliedBatch, MailboxError> {
+    let shard_count = targets.shards.len();
+    let mut per_shard: Vec<Vec<Event>> = vec![vec![]; shard_count];
+    for event in &events {
+        if let Event::BardCreated(created) = event {
+            per_shard[shard_for(&created.bard.apelido, shard_count)].push(event.clone());
+        }
+    }
+    let sends = targets
+        .shards
+        .iter()
+        .zip(per_shard)
+        .map(|(shard, events)| async move {
+            if events.is_empty() {
+                Ok(vec![])
+            } else {
+                shard.send(ApplyEvents { events }).await
+            }
+        });
+    let mut outcomes = Vec::with_capacity(shard_count);
+    for outcome in join_all(sends).await {
+        outcomes.push(outcome?.into_iter());
+    }
+    let mut decided = Vec::with_capacity(events.len());
+    for event in events {
+        let outcome = match &event {
+            Event::BardCreated(created) => {
+                let shard = shard_for(&created.bard.apelido, shard_count);
+                outcomes[shard].next().expect("one outcome per event sent")
+            }
+            Event::LogBarrier(_) => Outcome::Barrier,
+        };
+        decided.push((event, outcome));
+    }
+    publish_outcomes(&targets, decided).await
+}
+
+/// Makes created bards readable and searchable, then wakes the requests waiting for them.
+async fn publish_outcomes(
+    targets: &ApplyTargets,
+    decided: Vec<(Event, Outcome)>,
+) -> Result<AppliedBatch, MailboxError> {
+    let created: Vec<Arc<Bard>> = decided
+        .iter()
+        .filter_map(|(event, outcome)| match (event, outcome) {
+            (Event::BardCreated(c), Outcome::Created) => Some(Arc::clone(&c.bard)),
+            _ => None,
+        })
+        .collect();
+    let applied = AppliedBatch {
+        events: decided.len() as u64,
+        created: created.len() as u64,
+    };
+    if !created.is_empty() {
+        let first_sequence = targets.view.publish(&created);
+        targets
+            .search_index
+            .send(IndexBards {
+                first_sequence,
+                bards: created,
+            })
+            .await?;
+    }
+    for (event, outcome) in decided {
+        match event {
+            Event::BardCreated(created) => targets.waiters.resolve(created.bard.id, outcome),
+            Event::LogBarrier(barrier) => targets.waiters.resolve(barrier.barrier, outcome),
+        }
+    }
+    Ok(applied)
+}

@@ -1,0 +1,13 @@
+//! The actors, one per file. Each owns its data and is reached through a bounded mailbox.
+
+pub mod log_reader;
+pub mod publisher;
+pub mod search_index;
+pub mod shard;
+pub mod supervisor;
+
+pub use log_reader::{LogProgress, LogReader};
+pub use publisher::{Append, Publisher, PublisherStats};
+pub use search_index::{CommitNow, IndexBards, SearchIndex};
+pub use shard::{ApplyEvents, ReportShard, Shard, ShardReport};
+pub use supervisor::Supervisor;

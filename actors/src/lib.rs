@@ -1,0 +1,16 @@
+//! bardo's core: the bard model, validation, versioned events, the pure state machine, the
+//! event log abstraction, search, and the actors that run them.
+
+pub mod actors;
+pub mod event;
+pub mod log;
+pub mod machine;
+pub mod model;
+pub mod node;
+pub mod read_view;
+pub mod search;
+pub mod state;
+pub mod validation;
+pub mod waiters;
+
+pub use node::{Node, NodeConfig, NodeError};

@@ -1,0 +1,46 @@
+//! The event log abstraction: one totally ordered sequence of records. Standalone mode uses
+//! the in-process `EmbeddedLog`; the RabbitMQ stream implements the same trait.
+
+mod embedded;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+
+pub use embedded::EmbeddedLog;
+
+/// Position of a record in the log, from 0.
+pub type Offset = u64;
+
+/// One record as read back, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub offset: Offset,
+    pub payload: Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    /// The log cannot confirm writes right now (broker away); callers answer 503.
+    #[error("event log unavailable: {0}")]
+    Unavailable(String),
+    /// The log did not confirm within the bounded wait.
+    #[error("event log did not confirm within {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+/// Where records are appended (with confirmation) and read back in order.
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends one record; resolves with its offset once the log has durably accepted it.
+    fn append(&self, record: Bytes) -> BoxFuture<'static, Result<Offset, LogError>>;
+
+    /// Every record from `first` on, in order, in chunks of whatever is available; the stream
+    /// waits for new records at the end instead of finishing.
+    fn read_from(&self, first: Offset) -> BoxStream<'static, Result<Vec<LogEntry>, LogError>>;
+
+    /// The offset the next appended record will get (the number of records, for a log from 0).
+    fn end_offset(&self) -> BoxFuture<'static, Result<Offset, LogError>>;
+
+    /// A short human description for `/status` and logs.
+    fn describe(&self) -> String;
+}

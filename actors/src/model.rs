@@ -1,0 +1,168 @@
+//! The bard: the one resource bardo stores.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+/// Longest `apelido` and longest stack element, in Unicode characters.
+pub const MAX_APELIDO_CHARS: usize = 32;
+/// Longest `nome`, in Unicode characters.
+pub const MAX_NOME_CHARS: usize = 100;
+/// Longest stack element, in Unicode characters.
+pub const MAX_STACK_ITEM_CHARS: usize = 32;
+
+/// A registered bard. Strings are boxed (no spare capacity): a million of them live in RAM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bard {
+    pub id: Uuid,
+    pub apelido: Box<str>,
+    pub nome: Box<str>,
+    pub nascimento: BirthDate,
+    pub stack: Option<Box<[Box<str>]>>,
+}
+
+impl Bard {
+    /// Every text a search term may match: apelido, nome and each stack element.
+    pub fn searchable_texts(&self) -> impl Iterator<Item = &str> {
+        let stack = self.stack.iter().flat_map(|items| items.iter());
+        [&self.apelido, &self.nome]
+            .into_iter()
+            .chain(stack)
+            .map(|text| &**text)
+    }
+
+    /// Case-insensitive substring match; `lowercase_term` must already be lowercased.
+    pub fn matches(&self, lowercase_term: &str) -> bool {
+        self.searchable_texts()
+            .any(|text| text.to_lowercase().contains(lowercase_term))
+    }
+}
+
+/// A create request that passed validation, before it gets an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBard {
+    pub apelido: Box<str>,
+    pub nome: Box<str>,
+    pub nascimento: BirthDate,
+    pub stack: Option<Box<[Box<str>]>>,
+}
+
+impl NewBard {
+    pub fn into_bard(self, id: Uuid) -> Bard {
+        Bard {
+            id,
+            apelido: self.apelido,
+            nome: self.nome,
+            nascimento: self.nascimento,
+            stack: self.stack,
+        }
+    }
+}
+
+/// A real calendar date (proleptic Gregorian, years 1–9999), packed in 4 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BirthDate {
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+impl BirthDate {
+    /// Parses exactly `YYYY-MM-DD` and rejects dates that do not exist (`2001-02-29`).
+    pub fn parse(text: &str) -> Option<BirthDate> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return None;
+        }
+        let year = parse_digits(&bytes[0..4])? as u16;
+        let month = parse_digits(&bytes[5..7])? as u8;
+        let day = parse_digits(&bytes[8..10])? as u8;
+        let valid = year >= 1 && (1..=12).contains(&month) && day >= 1;
+        (valid && day <= days_in_month(year, month)).then_some(BirthDate { year, month, day })
+    }
+}
+
+fn parse_digits(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |value, &byte| {
+        byte.is_ascii_digit()
+            .then(|| value * 10 + u32::from(byte - b'0'))
+    })
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+impl fmt::Display for BirthDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl Serialize for BirthDate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for BirthDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        BirthDate::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a calendar date: {text:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_calendar_dates_only() {
+        for good in ["2000-02-29", "1999-12-31", "0001-01-01", "2024-04-30"] {
+            assert_eq!(BirthDate::parse(good).unwrap().to_string(), good);
+        }
+        for bad in [
+            "2001-13-01",
+            "2001-02-29",
+            "1900-02-29",
+            "12-12-2000",
+            "?!?!?",
+            "2001-04-31",
+            "0000-01-01",
+            "2001-00-10",
+            "2001-01-00",
+            "2001-1-01",
+            "2001/01/01",
+            "",
+            "null",
+            "10",
+            "+001-01-01",
+            "２００１-01-01",
+        ] {
+            assert_eq!(BirthDate::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn matching_is_case_insensitive_over_every_text() {
+        let bard = NewBard {
+            apelido: "josé".into(),
+            nome: "José Roberto".into(),
+            nascimento: BirthDate::parse("2000-10-01").unwrap(),
+            stack: Some(vec!["C#".into(), "Node".into()].into()),
+        }
+        .into_bard(Uuid::nil());
+        for term in ["jo", "berto", "node", "c#", "é", "josé r"] {
+            assert!(bard.matches(term), "{term}");
+        }
+        assert!(!bard.matches("oracle"));
+    }
+}

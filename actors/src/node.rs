@@ -1,0 +1,86 @@
+//! A running bardo node: the actors wired together, plus the operations HTTP needs. The create
+//! path is log-first: publish, wait for the confirmation, wait until this node applied the
+//! event, answer from the outcome.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use uuid::Uuid;
+
+use crate::actors::log_reader::ApplyTargets;
+use crate::actors::supervisor::StatusBoard;
+use crate::actors::{
+    Append, CommitNow, LogProgress, LogReader, Publisher, PublisherStats, ReportShard, SearchIndex,
+    Shard, ShardReport, Supervisor,
+};
+use crate::event::{BardCreated, Event, LogBarrier};
+use crate::log::{EventLog, LogError};
+use crate::machine::MachineConfig;
+use crate::model::{Bard, NewBard};
+use crate::read_view::ReadView;
+use crate::search::{create_search_index, SearchError, SearchReader};
+use crate::state::{Outcome, StateDigest};
+use crate::waiters::OutcomeWaiters;
+
+/// Tuning knobs of a node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub shards: usize,
+    /// Threads (arbiters) the shards are spread over.
+    pub apply_threads: usize,
+    pub search_commit_interval: Duration,
+    /// Bounded wait for the log's confirmation; past it a create answers 503.
+    pub confirm_timeout: Duration,
+    /// Bounded wait for this node to apply a confirmed event.
+    pub apply_timeout: Duration,
+    /// What the supervisor samples (sysfs root, environment, region and zone overrides).
+    pub machine: MachineConfig,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        NodeConfig {
+            shards: cores * 4,
+            apply_threads: cores,
+            search_commit_interval: Duration::from_millis(100),
+            confirm_timeout: Duration::from_secs(2),
+            apply_timeout: Duration::from_secs(10),
+            machine: MachineConfig::from_process(),
+        }
+    }
+}
+
+/// Why a create or a consistent read could not be answered as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeError {
+    #[error("apelido {0:?} is already taken")]
+    ApelidoTaken(String),
+    #[error(transparent)]
+    LogUnavailable(#[from] LogError),
+    #[error("the event was confirmed but not applied here within {0:?}")]
+    ApplyTimeout(Duration),
+}
+
+/// Handles to everything a request needs; cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    pub config: NodeConfig,
+    pub log: Arc<dyn EventLog>,
+    pub publisher: Addr<Publisher>,
+    pub log_reader: Addr<LogReader>,
+    pub search_index: Addr<SearchIndex>,
+    pub shards: Vec<Addr<Shard>>,
+    pub supervisor: Addr<Supervisor>,
+    pub view: Arc<ReadView>,
+    pub search: SearchReader,
+    pub waiters: Arc<OutcomeWaiters>,
+    pub progress: Arc<LogProgress>,
+    pub publisher_stats: Arc<PublisherStats>,
+    pub status_board: Arc<StatusBoard>,
+    _arbiters: Arc<Vec<Arbiter>>,
+}
+
+mod operations;
+mod start;

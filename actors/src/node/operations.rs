@@ -1,0 +1,94 @@
+//! What requests ask of a node.
+
+use super::*;
+
+impl Node {
+    /// Log-first create: the outcome is what this node's shards decided in log order.
+    pub async fn create(&self, new: NewBard) -> Result<Arc<Bard>, NodeError> {
+        let bard = Arc::new(new.into_bard(Uuid::new_v4()));
+        let event = Event::BardCreated(BardCreated {
+            bard: Arc::clone(&bard),
+        });
+        match self.append_and_apply(bard.id, event).await? {
+            Outcome::Created => Ok(bard),
+            Outcome::ApelidoTaken | Outcome::IdTaken | Outcome::Barrier => {
+                Err(NodeError::ApelidoTaken(bard.apelido.to_string()))
+            }
+        }
+    }
+
+    /// Returns once everything acknowledged (by any instance) before the call is applied here.
+    pub async fn barrier(&self) -> Result<(), NodeError> {
+        let barrier = Uuid::new_v4();
+        let event = Event::LogBarrier(LogBarrier { barrier });
+        self.append_and_apply(barrier, event).await.map(|_| ())
+    }
+
+    async fn append_and_apply(&self, id: Uuid, event: Event) -> Result<Outcome, NodeError> {
+        let applied = self.waiters.register(id);
+        let appended = self.publisher.send(Append { event }).await;
+        let confirmed =
+            appended.unwrap_or_else(|_| Err(LogError::Unavailable("publisher stopped".into())));
+        if let Err(error) = confirmed {
+            self.waiters.forget(&id);
+            return Err(error.into());
+        }
+        let timeout = self.config.apply_timeout;
+        match tokio::time::timeout(timeout, applied).await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            _ => {
+                self.waiters.forget(&id);
+                Err(NodeError::ApplyTimeout(timeout))
+            }
+        }
+    }
+
+    /// A bard by id; a miss goes through the log barrier before it is believed.
+    pub async fn get(&self, id: &Uuid) -> Result<Option<Arc<Bard>>, NodeError> {
+        if let Some(bard) = self.view.get(id) {
+            return Ok(Some(bard));
+        }
+        self.barrier().await?;
+        Ok(self.view.get(id))
+    }
+
+    /// The exact number of bards created so far, across all instances.
+    pub async fn count(&self) -> Result<usize, NodeError> {
+        self.barrier().await?;
+        Ok(self.view.len())
+    }
+
+    /// Up to `limit` bards matching `term` (case-insensitive substring).
+    pub fn search(&self, term: &str, limit: usize) -> Result<Vec<Arc<Bard>>, SearchError> {
+        self.search.search(&self.view, term, limit)
+    }
+
+    /// Makes everything applied so far searchable now (tests and benchmarks).
+    pub async fn commit_search_now(&self) -> Result<usize, String> {
+        self.search_index
+            .send(CommitNow)
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
+    /// Digest and size of the whole state, combined from every shard.
+    pub async fn digest(&self) -> Result<StateDigest, MailboxError> {
+        let reports =
+            futures::future::join_all(self.shards.iter().map(|s| s.send(ReportShard))).await;
+        let mut digest = StateDigest::default();
+        for report in reports {
+            let ShardReport { digest: shard, .. } = report?;
+            digest = digest.combine(shard);
+        }
+        Ok(digest)
+    }
+
+    /// Waits until this node applied every record that existed when it was called.
+    pub async fn caught_up(&self) -> Result<(), LogError> {
+        let end = self.log.end_offset().await?;
+        while self.progress.next_offset() < end {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+use super::*;
+use crate::model::{BirthDate, NewBard};
+use proptest::prelude::*;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+fn bard(number: u128, apelido: &str, nome: &str, stack: &[&str]) -> Arc<Bard> {
+    let stack = (!stack.is_empty()).then(|| stack.iter().map(|s| Box::<str>::from(*s)).collect());
+    let new = NewBard {
+        apelido: apelido.into(),
+        nome: nome.into(),
+        nascimento: BirthDate::parse("2000-01-01").unwrap(),
+        stack,
+    };
+    Arc::new(new.into_bard(Uuid::from_u128(number)))
+}
+
+/// Builds an index and read view holding `bards`, everything committed.
+fn indexed(bards: &[Arc<Bard>]) -> (SearchReader, ReadView) {
+    let (mut writer, reader) = create_search_index().unwrap();
+    let view = ReadView::default();
+    let first = view.publish(bards);
+    for (offset, bard) in bards.iter().enumerate() {
+        writer.add(first + offset as u64, bard).unwrap();
+    }
+    writer.commit().unwrap();
+    (reader, view)
+}
+
+fn ids(bards: &[Arc<Bard>]) -> HashSet<Uuid> {
+    bards.iter().map(|bard| bard.id).collect()
+}
+
+#[test]
+fn spec_examples_short_terms_and_accents() {
+    let bards = vec![
+        bard(1, "josé", "José Roberto", &["C#", "Node", "Oracle"]),
+        bard(2, "go", "Ana Maria", &["Go"]),
+        bard(3, "x", "Ézio Auditore", &[]),
+    ];
+    let (reader, view) = indexed(&bards);
+    let search = |term: &str| ids(&reader.search(&view, term, MAX_RESULTS).unwrap());
+    let set = |numbers: &[u128]| {
+        numbers
+            .iter()
+            .map(|n| Uuid::from_u128(*n))
+            .collect::<HashSet<_>>()
+    };
+    assert_eq!(search("node"), set(&[1]));
+    assert_eq!(search("berto"), set(&[1]));
+    assert_eq!(search("jo"), set(&[1]));
+    assert_eq!(search("c#"), set(&[1]));
+    assert_eq!(search("GO"), set(&[2]));
+    assert_eq!(search("é"), set(&[1, 3]));
+    assert_eq!(search("ézio a"), set(&[3]));
+    assert_eq!(search("a"), set(&[1, 2, 3]));
+    assert_eq!(search("roberto x"), set(&[]));
+    assert_eq!(search("zzz"), set(&[]));
+    assert_eq!(search(&"a".repeat(101)), set(&[]));
+}
+
+#[test]
+fn at_most_the_limit() {
+    let bards: Vec<_> = (0..120)
+        .map(|n| bard(n, &format!("node{n}"), "Nome", &["Node"]))
+        .collect();
+    let (reader, view) = indexed(&bards);
+    let found = reader.search(&view, "node", MAX_RESULTS).unwrap();
+    assert_eq!(found.len(), MAX_RESULTS);
+    assert_eq!(ids(&found).len(), MAX_RESULTS);
+    assert!(found.iter().all(|bard| bard.matches("node")));
+}
+
+#[test]
+fn nothing_is_searchable_before_commit() {
+    let (mut writer, reader) = create_search_index().unwrap();
+    let view = ReadView::default();
+    let bards = [bard(1, "ana", "Ana", &[])];
+    view.publish(&bards);
+    writer.add(0, &bards[0]).unwrap();
+    assert!(reader.search(&view, "ana", 50).unwrap().is_empty());
+    assert_eq!(writer.commit().unwrap(), 1);
+    assert_eq!(reader.search(&view, "ana", 50).unwrap().len(), 1);
+}
+
+/// Texts from a small alphabet with case and non-ASCII pairs (É/é, Σ/σ/ς, İ, ß).
+fn text(max: usize) -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("[abAB éÉσΣςİßc#]{{1,{max}}}")).unwrap()
+}
+
+fn bards_strategy() -> impl Strategy<Value = Vec<Arc<Bard>>> {
+    let one = (text(8), text(12), proptest::collection::vec(text(4), 0..3));
+    proptest::collection::vec(one, 1..150).prop_map(|items| {
+        let each = items.into_iter().enumerate();
+        each.map(|(n, (a, nome, stack))| {
+            let stack: Vec<&str> = stack.iter().map(String::as_str).collect();
+            bard(n as u128, &a, &nome, &stack)
+        })
+        .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The index finds exactly the brute-force substring matches, capped at 50.
+    #[test]
+    fn search_equals_brute_force(bards in bards_strategy(), terms in proptest::collection::vec(text(5), 1..12)) {
+        let (reader, view) = indexed(&bards);
+        for term in terms {
+            let expected = view.scan(&term.to_lowercase(), usize::MAX);
+            let found = reader.search(&view, &term, MAX_RESULTS).unwrap();
+            prop_assert_eq!(found.len(), expected.len().min(MAX_RESULTS), "term {:?}", term);
+            prop_assert_eq!(ids(&found).len(), found.len());
+            prop_assert!(ids(&found).is_subset(&ids(&expected)), "term {:?}", term);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Command line: one binary, three roles. Every option is also a `BARDO_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bardo",
+    version,
+    about = "Event-sourced, in-RAM registry of bards"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// An API instance (the default): standalone on an embedded log unless BARDO_AMQP_URL is set.
+    Serve(ServeArgs),
+    /// The replica site: follows the log, serves reads only.
+    Replica(ServeArgs),
+    /// Rebuilds state from the event log and prints count, last offset and digest.
+    Replay(ReplayArgs),
+}
+
+/// Where and how an instance runs (SPEC's configuration table).
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// HTTP address to listen on.
+    #[arg(
+        long = "listen",
+        alias = "bardo-listen",
+        env = "BARDO_LISTEN",
+        default_value = "0.0.0.0:9999"
+    )]
+    pub listen: SocketAddr,
+    /// RabbitMQ URL; unset means the embedded in-process log (standalone).
+    #[arg(long = "amqp-url", alias = "bardo-amqp-url", env = "BARDO_AMQP_URL")]
+    pub amqp_url: Option<String>,
+    /// Stream name of the event log.
+    #[arg(
+        long = "stream",
+        alias = "bardo-stream",
+        env = "BARDO_STREAM",
+        default_value = "bards.events"
+    )]
+    pub stream: String,
+    /// Instance name shown in /status and logs (default: the host name).
+    #[arg(long = "instance", alias = "bardo-instance", env = "BARDO_INSTANCE")]
+    pub instance: Option<String>,
+    /// Site name (default: unknown).
+    #[arg(long = "site", alias = "bardo-site", env = "BARDO_SITE")]
+    pub site: Option<String>,
+    /// Region (default: detected or unknown).
+    #[arg(long = "region", alias = "bardo-region", env = "BARDO_REGION")]
+    pub region: Option<String>,
+    /// Zone (default: detected or unknown).
+    #[arg(long = "zone", alias = "bardo-zone", env = "BARDO_ZONE")]
+    pub zone: Option<String>,
+    /// Number of shard actors (default: cores × 4).
+    #[arg(long = "shards", alias = "bardo-shards", env = "BARDO_SHARDS")]
+    pub shards: Option<usize>,
+    /// HTTP worker threads (default: cores).
+    #[arg(long = "workers", alias = "bardo-workers", env = "BARDO_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// RabbitMQ URL of the log to replay.
+    #[arg(long = "amqp-url", env = "BARDO_AMQP_URL")]
+    pub amqp_url: Option<String>,
+    /// Stream name of the event log.
+    #[arg(long = "stream", env = "BARDO_STREAM", default_value = "bards.events")]
+    pub stream: String,
+    /// Compare count and digest with a running instance's /status.
+    #[arg(long)]
+    pub verify: Option<String>,
+    /// Write the events into an empty broker (disaster recovery).
+    #[arg(long)]
+    pub republish: Option<String>,
+    /// Start from a snapshot file instead of the first event.
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+}

@@ -1,0 +1,87 @@
+//! The one table from errors to HTTP answers. Every error body has the SPEC's shape:
+//! `{"errors":[{"field":"...","message":"..."}]}`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use bardo_actors::validation::{FieldProblem, Rejection, RejectionKind};
+use bardo_actors::NodeError;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Invalid(#[from] Rejection),
+    #[error("request body larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("request body could not be read: {0}")]
+    BodyUnreadable(String),
+    #[error("no bard with id {0:?}")]
+    NotFound(String),
+    #[error("query parameter t is required and must not be empty")]
+    MissingSearchTerm,
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    errors: &'a [FieldProblem],
+}
+
+impl ApiError {
+    fn problems(&self) -> Vec<FieldProblem> {
+        let one = |field: &str| {
+            vec![FieldProblem {
+                field: field.into(),
+                message: self.to_string(),
+            }]
+        };
+        match self {
+            ApiError::Invalid(rejection) => rejection.problems.clone(),
+            ApiError::BodyTooLarge { .. } | ApiError::BodyUnreadable(_) => one("body"),
+            ApiError::NotFound(_) => one("id"),
+            ApiError::MissingSearchTerm => one("t"),
+            ApiError::Node(NodeError::ApelidoTaken(_)) => one("apelido"),
+            ApiError::Node(_) | ApiError::Internal(_) => one("service"),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid(Rejection {
+                kind: RejectionKind::Malformed,
+                ..
+            }) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(Rejection {
+                kind: RejectionKind::Unprocessable,
+                ..
+            }) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyUnreadable(_) | ApiError::MissingSearchTerm => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Node(NodeError::ApelidoTaken(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Node(NodeError::LogUnavailable(_) | NodeError::ApplyTimeout(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "request failed");
+        }
+        response.json(ErrorBody {
+            errors: &self.problems(),
+        })
+    }
+}

@@ -1,0 +1,23 @@
+//! bardo: one binary, three roles (`serve`, `replica`, `replay`).
+
+use bardo::cli::{Cli, Command};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // No subcommand means `serve`, configured from the environment like any other.
+    let command = cli
+        .command
+        .or_else(|| Cli::parse_from(["bardo", "serve"]).command);
+    match command.expect("`serve` parses") {
+        Command::Serve(args) => actix_web::rt::System::new().block_on(bardo::serve::run(args)),
+        Command::Replica(_) => anyhow::bail!("`bardo replica` arrives with the RabbitMQ event log"),
+        Command::Replay(_) => anyhow::bail!("`bardo replay` arrives with the RabbitMQ event log"),
+    }
+}
