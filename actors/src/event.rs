@@ -74,8 +74,12 @@ mod tests {
 
     fn sample_events() -> Vec<Event> {
         vec![
-            Event::BardCreated(BardCreated { bard: sample_bard() }),
-            Event::LogBarrier(LogBarrier { barrier: Uuid::from_u128(7) }),
+            Event::BardCreated(BardCreated {
+                bard: sample_bard(),
+            }),
+            Event::LogBarrier(LogBarrier {
+                barrier: Uuid::from_u128(7),
+            }),
         ]
     }
 
@@ -99,7 +103,10 @@ mod tests {
 
     #[test]
     fn v1_bytes_are_pinned() {
-        assert_eq!(decode_record(&pinned_bytes()).unwrap().events, sample_events());
+        assert_eq!(
+            decode_record(&pinned_bytes()).unwrap().events,
+            sample_events()
+        );
         assert_eq!(encode_record(&sample_events()), pinned_bytes());
     }
 
