@@ -4,11 +4,14 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpServer};
 use anyhow::Context as _;
-use bardo_actors::log::{EmbeddedLog, EventLog};
+use bardo_actors::log::{EmbeddedLog, EventLog, RabbitMqLog, StreamAddress};
 use bardo_actors::{Node, NodeConfig};
 
 use crate::app::{create_app, AppState, Identity};
 use crate::cli::ServeArgs;
+
+/// The longest a starting node waits to apply the existing log before giving up.
+const CATCH_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Builds the node configuration from the command line / environment.
 pub fn node_config(args: &ServeArgs) -> NodeConfig {
@@ -22,20 +25,25 @@ pub fn node_config(args: &ServeArgs) -> NodeConfig {
 }
 
 /// Picks the event log: the embedded one unless a broker URL is configured.
-fn open_log(args: &ServeArgs) -> anyhow::Result<Arc<dyn EventLog>> {
-    match &args.amqp_url {
-        None => Ok(Arc::new(EmbeddedLog::default())),
-        Some(_) => anyhow::bail!(
-            "BARDO_AMQP_URL is set, but the RabbitMQ stream log is not built yet; \
-             unset it to run standalone on the embedded log"
-        ),
-    }
+pub async fn open_log(args: &ServeArgs) -> anyhow::Result<Arc<dyn EventLog>> {
+    let Some(url) = &args.amqp_url else {
+        return Ok(Arc::new(EmbeddedLog::default()));
+    };
+    let address = StreamAddress {
+        url: url.clone(),
+        stream: args.stream.clone(),
+    };
+    let log = RabbitMqLog::connect(address)
+        .await
+        .with_context(|| format!("connecting to the event log stream {:?}", args.stream))?;
+    Ok(log)
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let log = open_log(&args)?;
+    let log = open_log(&args).await?;
     let node = Node::start(Arc::clone(&log), node_config(&args)).context("starting the node")?;
-    node.caught_up()
+    // A node answers nothing until it applied everything logged before it started.
+    node.caught_up(CATCH_UP_TIMEOUT)
         .await
         .context("catching up with the event log")?;
     let identity = Identity::new("api", args.instance.clone(), args.site.clone());

@@ -11,14 +11,14 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::event::{encode_record, Event};
-use crate::log::{EventLog, LogError, Offset};
+use crate::log::{EventLog, LogError};
 
 /// Requests queued in the mailbox before senders wait.
 const PUBLISHER_MAILBOX_CAPACITY: usize = 4096;
 /// Most events in one record, so one record stays small (≈ 100 bytes an event).
 const MAX_EVENTS_PER_RECORD: usize = 1024;
 
-type Confirmation = oneshot::Sender<Result<Offset, LogError>>;
+type Confirmation = oneshot::Sender<Result<(), LogError>>;
 
 /// Counters shown in `/status`: events / records is the group-commit factor.
 #[derive(Debug, Default)]
@@ -60,10 +60,13 @@ impl Publisher {
         let (events, confirmations): (Vec<Event>, Vec<Confirmation>) =
             self.queued.drain(..take).unzip();
         let record = Bytes::from(encode_record(&events));
-        let append = tokio::time::timeout(self.confirm_timeout, self.log.append(record));
+        let log = Arc::clone(&self.log);
         let timeout = self.confirm_timeout;
         self.in_flight = true;
-        let confirm = async move { append.await.unwrap_or(Err(LogError::Timeout(timeout))) };
+        let confirm = async move {
+            let append = tokio::time::timeout(timeout, log.append(record)).await;
+            append.unwrap_or(Err(LogError::Timeout(timeout)))
+        };
         ctx.spawn(confirm.into_actor(self).map(move |result, publisher, ctx| {
             publisher.count(&result, confirmations.len());
             for confirmation in confirmations {
@@ -75,7 +78,7 @@ impl Publisher {
         }));
     }
 
-    fn count(&self, result: &Result<Offset, LogError>, events: usize) {
+    fn count(&self, result: &Result<(), LogError>, events: usize) {
         match result {
             Ok(_) => {
                 self.stats.records.fetch_add(1, Ordering::Relaxed);
@@ -99,15 +102,15 @@ impl Actor for Publisher {
     }
 }
 
-/// Append this event to the log; resolves with the record's offset once confirmed.
+/// Append this event to the log; resolves once the log confirmed the record holding it.
 #[derive(Message)]
-#[rtype(result = "Result<Offset, LogError>")]
+#[rtype(result = "Result<(), LogError>")]
 pub struct Append {
     pub event: Event,
 }
 
 impl Handler<Append> for Publisher {
-    type Result = ResponseFuture<Result<Offset, LogError>>;
+    type Result = ResponseFuture<Result<(), LogError>>;
 
     fn handle(&mut self, message: Append, ctx: &mut Self::Context) -> Self::Result {
         let (confirmation, confirmed) = oneshot::channel();

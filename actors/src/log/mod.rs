@@ -2,12 +2,14 @@
 //! the in-process `EmbeddedLog`; the RabbitMQ stream implements the same trait.
 
 mod embedded;
+mod rabbitmq;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 pub use embedded::EmbeddedLog;
+pub use rabbitmq::{RabbitMqLog, StreamAddress};
 
 /// Position of a record in the log, from 0.
 pub type Offset = u64;
@@ -31,15 +33,15 @@ pub enum LogError {
 
 /// Where records are appended (with confirmation) and read back in order.
 pub trait EventLog: Send + Sync + 'static {
-    /// Appends one record; resolves with its offset once the log has durably accepted it.
-    fn append(&self, record: Bytes) -> BoxFuture<'static, Result<Offset, LogError>>;
+    /// Appends one record; resolves once the log has durably accepted it (a publisher confirm).
+    fn append(&self, record: Bytes) -> BoxFuture<'_, Result<(), LogError>>;
 
     /// Every record from `first` on, in order, in chunks of whatever is available; the stream
     /// waits for new records at the end instead of finishing.
     fn read_from(&self, first: Offset) -> BoxStream<'static, Result<Vec<LogEntry>, LogError>>;
 
     /// The offset the next appended record will get (the number of records, for a log from 0).
-    fn end_offset(&self) -> BoxFuture<'static, Result<Offset, LogError>>;
+    fn end_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>>;
 
     /// A short human description for `/status` and logs.
     fn describe(&self) -> String;

@@ -9,7 +9,10 @@ impl Node {
         let event = Event::BardCreated(BardCreated {
             bard: Arc::clone(&bard),
         });
-        match self.append_and_apply(bard.id, event).await? {
+        match self
+            .append_and_apply(bard.id, event, self.config.apply_timeout)
+            .await?
+        {
             Outcome::Created => Ok(bard),
             Outcome::ApelidoTaken | Outcome::IdTaken | Outcome::Barrier => {
                 Err(NodeError::ApelidoTaken(bard.apelido.to_string()))
@@ -21,10 +24,17 @@ impl Node {
     pub async fn barrier(&self) -> Result<(), NodeError> {
         let barrier = Uuid::new_v4();
         let event = Event::LogBarrier(LogBarrier { barrier });
-        self.append_and_apply(barrier, event).await.map(|_| ())
+        self.append_and_apply(barrier, event, self.config.apply_timeout)
+            .await
+            .map(|_| ())
     }
 
-    async fn append_and_apply(&self, id: Uuid, event: Event) -> Result<Outcome, NodeError> {
+    async fn append_and_apply(
+        &self,
+        id: Uuid,
+        event: Event,
+        timeout: Duration,
+    ) -> Result<Outcome, NodeError> {
         let applied = self.waiters.register(id);
         let appended = self.publisher.send(Append { event }).await;
         let confirmed =
@@ -33,7 +43,6 @@ impl Node {
             self.waiters.forget(&id);
             return Err(error.into());
         }
-        let timeout = self.config.apply_timeout;
         match tokio::time::timeout(timeout, applied).await {
             Ok(Ok(outcome)) => Ok(outcome),
             _ => {
@@ -83,12 +92,22 @@ impl Node {
         Ok(digest)
     }
 
-    /// Waits until this node applied every record that existed when it was called.
-    pub async fn caught_up(&self) -> Result<(), LogError> {
-        let end = self.log.end_offset().await?;
-        while self.progress.next_offset() < end {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+    /// Waits until this node applied every record appended before the call: a barrier, so it
+    /// needs no way to ask the log for its end.
+    /// A log that is briefly unavailable (a stream still being created) is retried until then.
+    pub async fn caught_up(&self, timeout: Duration) -> Result<(), NodeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let barrier = Uuid::new_v4();
+            let event = Event::LogBarrier(LogBarrier { barrier });
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.append_and_apply(barrier, event, left).await {
+                Err(NodeError::LogUnavailable(error)) if !left.is_zero() => {
+                    tracing::warn!(%error, "log not ready yet; retrying the catch-up barrier");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                other => return other.map(|_| ()),
+            }
         }
-        Ok(())
     }
 }

@@ -1,0 +1,160 @@
+//! The reader side: follow the stream from an offset, forever, reconnecting after failures.
+
+use super::*;
+
+type Chunks = mpsc::Sender<Result<Vec<LogEntry>, LogError>>;
+
+/// Feeds `chunks` with every record from `first` on until the receiver is dropped.
+pub(super) async fn follow_stream(address: StreamAddress, first: Offset, chunks: Chunks) {
+    let mut next = first;
+    let mut backoff = READ_BACKOFF_FIRST;
+    loop {
+        let error = match consume_from(&address, &mut next, &chunks, &mut backoff).await {
+            Ok(()) => return, // the reader is gone
+            Err(error) => error,
+        };
+        tracing::warn!(%error, next, retry_in = ?backoff, "log reader lost the stream; reconnecting");
+        if chunks.send(Err(error)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(READ_BACKOFF_CAP);
+    }
+}
+
+/// One connection's worth of reading. `Ok` means the receiver is gone; `Err` means reconnect.
+async fn consume_from(
+    address: &StreamAddress,
+    next: &mut Offset,
+    chunks: &Chunks,
+    backoff: &mut Duration,
+) -> Result<(), LogError> {
+    let (_connection, channel) = open_channel(address, "bardo-reader").await?;
+    let from = i64::try_from(*next).map_err(|e| unavailable("offset", e))?;
+    let mut consumer = subscribe(&channel, &address.stream, AMQPValue::LongLongInt(from)).await?;
+    *backoff = READ_BACKOFF_FIRST;
+    tracing::info!(stream = %address.stream, from = *next, "following the log");
+    loop {
+        let deliveries = tokio::select! {
+            deliveries = next_deliveries(&mut consumer) => deliveries?,
+            () = chunks.closed() => return Ok(()),
+        };
+        let last_tag = deliveries.last().map(|(tag, _)| *tag);
+        let entries: Vec<LogEntry> = deliveries
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .filter(|entry| entry.offset >= *next)
+            .collect();
+        if let Some(last) = entries.last() {
+            *next = last.offset + 1;
+            if chunks.send(Ok(entries)).await.is_err() {
+                return Ok(());
+            }
+        }
+        if let Some(tag) = last_tag {
+            let ack = BasicAckOptions { multiple: true };
+            channel
+                .basic_ack(tag, ack)
+                .await
+                .map_err(|e| unavailable("ack", e))?;
+        }
+    }
+}
+
+/// The offset after the last record: attach at `last` (the last chunk) and read what comes.
+/// AMQP has no call for a stream's end (the declare-ok message count lags behind).
+pub(super) async fn probe_end_offset(address: &StreamAddress) -> Result<Offset, LogError> {
+    let (connection, channel) = open_channel(address, "bardo-end-probe").await?;
+    let mut consumer = subscribe(
+        &channel,
+        &address.stream,
+        AMQPValue::LongString("last".into()),
+    )
+    .await?;
+    let mut end = 0;
+    let mut idle = END_PROBE_IDLE;
+    // The last chunk arrives at once; a busy stream keeps growing, so stop after a bounded read.
+    for _ in 0..MAX_CHUNK_RECORDS * 4 {
+        let Ok(Some(delivery)) = tokio::time::timeout(idle, consumer.next()).await else {
+            break;
+        };
+        let (_, entry) = entry_of(delivery.map_err(|e| unavailable("delivery", e))?)?;
+        end = end.max(entry.offset + 1);
+        idle = Duration::from_millis(30);
+    }
+    let _ = connection.close(200, "probe done".into()).await;
+    Ok(end)
+}
+
+/// Attaches a consumer at an explicit offset; streams require QoS and manual acks.
+async fn subscribe(channel: &Channel, stream: &str, from: AMQPValue) -> Result<Consumer, LogError> {
+    let qos = BasicQosOptions { global: false };
+    channel
+        .basic_qos(CONSUMER_PREFETCH, qos)
+        .await
+        .map_err(|e| unavailable("qos", e))?;
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-stream-offset".into(), from);
+    let options = BasicConsumeOptions {
+        no_ack: false,
+        ..BasicConsumeOptions::default()
+    };
+    let tag = format!("bardo-reader-{}", uuid::Uuid::new_v4());
+    channel
+        .basic_consume(stream.into(), tag.as_str().into(), options, arguments)
+        .await
+        .map_err(|e| unavailable("consume", e))
+}
+
+/// Waits for one delivery, then takes whatever else is already there (up to a chunk).
+async fn next_deliveries(consumer: &mut Consumer) -> Result<Vec<(u64, LogEntry)>, LogError> {
+    let mut deliveries = Vec::new();
+    let first = consumer.next().await;
+    let mut item = first;
+    loop {
+        match item {
+            None => {
+                return Err(LogError::Unavailable(
+                    "the broker closed the consumer".into(),
+                ))
+            }
+            Some(Err(error)) => return Err(unavailable("delivery", error)),
+            Some(Ok(delivery)) => deliveries.push(entry_of(delivery)?),
+        }
+        if deliveries.len() >= MAX_CHUNK_RECORDS {
+            return Ok(deliveries);
+        }
+        match consumer.next().now_or_never() {
+            Some(ready) => item = ready,
+            None => return Ok(deliveries),
+        }
+    }
+}
+
+fn entry_of(delivery: lapin::message::Delivery) -> Result<(u64, LogEntry), LogError> {
+    let offset = delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|headers| {
+            headers
+                .inner()
+                .get("x-stream-offset")
+                .and_then(offset_value)
+        })
+        .ok_or_else(|| LogError::Unavailable("a delivery without x-stream-offset".into()))?;
+    let entry = LogEntry {
+        offset,
+        payload: Bytes::from(delivery.data),
+    };
+    Ok((delivery.delivery_tag, entry))
+}
+
+fn offset_value(value: &AMQPValue) -> Option<Offset> {
+    match value {
+        AMQPValue::LongLongInt(number) => Offset::try_from(*number).ok(),
+        AMQPValue::LongInt(number) => Offset::try_from(*number).ok(),
+        AMQPValue::LongUInt(number) => Some(Offset::from(*number)),
+        _ => None,
+    }
+}

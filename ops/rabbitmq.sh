@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# ops/rabbitmq.sh ensure|stop|status — a real RabbitMQ (Debian's package) on this machine:
+# installs it where missing, starts it without systemd, waits until it answers, and creates the
+# user bardo uses (never guest/guest outside loopback). Idempotent.
+set -euo pipefail
+
+user="${BARDO_RABBITMQ_USER:-bardo}"
+password="${BARDO_RABBITMQ_PASSWORD:-bardo-local-only}"
+
+ctl() { rabbitmqctl "$@"; }
+
+running() { ctl -q status >/dev/null 2>&1; }
+
+install() {
+  command -v rabbitmq-server >/dev/null && return
+  echo "installing rabbitmq-server (apt-get)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+}
+
+start() {
+  running && return
+  echo "starting rabbitmq-server"
+  # Debian's wrapper drops to the rabbitmq user; -detached returns at once.
+  (cd /var/lib/rabbitmq && rabbitmq-server -detached) || true
+  for _ in $(seq 1 120); do
+    running && break
+    sleep 1
+  done
+  running || { echo "rabbitmq-server did not start; see /var/log/rabbitmq" >&2; exit 1; }
+  ctl -q await_startup
+}
+
+ensure_user() {
+  if ! ctl -q list_users 2>/dev/null | grep -q "^${user}\b"; then
+    ctl -q add_user "$user" "$password"
+    ctl -q set_user_tags "$user" administrator
+  fi
+  ctl -q set_permissions -p / "$user" ".*" ".*" ".*"
+}
+
+case "${1:-ensure}" in
+  ensure)
+    install
+    start
+    ensure_user
+    echo "rabbitmq ready: amqp://${user}:***@127.0.0.1:5672/%2f"
+    ;;
+  stop) running && ctl -q stop || true ;;
+  status) running && echo running || { echo stopped; exit 1; } ;;
+  *) echo "usage: $0 ensure|stop|status" >&2; exit 2 ;;
+esac
