@@ -64,7 +64,8 @@ pub fn create_app(
 > {
     let mut app = App::new()
         .app_data(state)
-        .route("/status", web::get().to(routes::status));
+        .route("/status", web::get().to(routes::status))
+        .route("/internal/snapshot", web::get().to(routes::latest_snapshot));
     for path in COUNT_PATHS {
         app = app.route(path, web::get().to(routes::count_bards));
     }

@@ -66,6 +66,27 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: cores).
     #[arg(long = "workers", alias = "bardo-workers", env = "BARDO_WORKERS")]
     pub workers: Option<usize>,
+    /// Bootstrap from this snapshot (a replica's `/internal/snapshot`) plus the log's tail.
+    #[arg(
+        long = "snapshot-url",
+        alias = "bardo-snapshot-url",
+        env = "BARDO_SNAPSHOT_URL"
+    )]
+    pub snapshot_url: Option<String>,
+    /// Replica: snapshot after this many applied events...
+    #[arg(
+        long = "snapshot-every-events",
+        env = "BARDO_SNAPSHOT_EVERY_EVENTS",
+        default_value_t = 50_000
+    )]
+    pub snapshot_every_events: u64,
+    /// ...or after this many seconds, whichever comes first (only when something changed).
+    #[arg(
+        long = "snapshot-every-seconds",
+        env = "BARDO_SNAPSHOT_EVERY_SECONDS",
+        default_value_t = 30
+    )]
+    pub snapshot_every_seconds: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -85,4 +106,16 @@ pub struct ReplayArgs {
     /// Start from a snapshot file instead of the first event.
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
+    /// Stream name at the --republish broker (default: the same as --stream).
+    #[arg(long = "republish-stream", requires = "republish")]
+    pub republish_stream: Option<String>,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for the broker or the --verify instance before giving up.
+    #[arg(long = "connect-timeout", default_value_t = 5)]
+    pub connect_timeout: u64,
+    /// Seconds without a single record before the replay gives up (broker gone).
+    #[arg(long = "stall-timeout", default_value_t = 30)]
+    pub stall_timeout: u64,
 }

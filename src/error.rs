@@ -64,6 +64,7 @@ impl ResponseError for ApiError {
             ApiError::BodyUnreadable(_) | ApiError::MissingSearchTerm => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Node(NodeError::ApelidoTaken(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Node(NodeError::ReadOnly) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Node(NodeError::LogUnavailable(_) | NodeError::ApplyTimeout(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -76,6 +77,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            response.insert_header((header::ALLOW, "GET"));
         }
         if status.is_server_error() {
             tracing::warn!(error = %self, "request failed");

@@ -1,6 +1,7 @@
 //! bardo: one binary, three roles (`serve`, `replica`, `replay`).
 
 use bardo::cli::{Cli, Command};
+use bardo_actors::Role;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -16,8 +17,12 @@ fn main() -> anyhow::Result<()> {
         .command
         .or_else(|| Cli::parse_from(["bardo", "serve"]).command);
     match command.expect("`serve` parses") {
-        Command::Serve(args) => actix_web::rt::System::new().block_on(bardo::serve::run(args)),
-        Command::Replica(_) => anyhow::bail!("`bardo replica` arrives with the RabbitMQ event log"),
-        Command::Replay(_) => anyhow::bail!("`bardo replay` arrives with the RabbitMQ event log"),
+        Command::Serve(args) => {
+            actix_web::rt::System::new().block_on(bardo::serve::run(args, Role::Api))
+        }
+        Command::Replica(args) => {
+            actix_web::rt::System::new().block_on(bardo::serve::run(args, Role::Replica))
+        }
+        Command::Replay(args) => bardo::replay::main(args),
     }
 }

@@ -109,3 +109,18 @@ pub async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         .map_err(|error| ApiError::Internal(error.to_string()))?;
     Ok(HttpResponse::Ok().json(report))
 }
+
+/// `GET /internal/snapshot`: the replica's latest snapshot (MessagePack) for bootstrapping a new
+/// instance. Internal: nginx does not route it.
+pub async fn latest_snapshot(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let snapshot = state
+        .node
+        .snapshots
+        .latest()
+        .ok_or_else(|| ApiError::NotFound("snapshot".into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-msgpack")
+        .insert_header(("x-bardo-snapshot-offset", snapshot.next_offset.to_string()))
+        .insert_header(("x-bardo-snapshot-bards", snapshot.bards.to_string()))
+        .body(snapshot.bytes.clone()))
+}

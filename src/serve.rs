@@ -1,23 +1,38 @@
-//! `bardo serve`: start a node, wait until it caught up with the log, then listen.
+//! `bardo serve` and `bardo replica`: open the log, bootstrap (snapshot + tail), wait until
+//! caught up, then listen.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{web, HttpServer};
 use anyhow::Context as _;
+use bardo_actors::actors::SnapshotPolicy;
 use bardo_actors::log::{EmbeddedLog, EventLog, RabbitMqLog, StreamAddress};
-use bardo_actors::{Node, NodeConfig};
+use bardo_actors::snapshot::Snapshot;
+use bardo_actors::{Node, NodeConfig, Role};
 
 use crate::app::{create_app, AppState, Identity};
 use crate::cli::ServeArgs;
 
 /// The longest a starting node waits to apply the existing log before giving up.
-const CATCH_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(600);
+/// Bounded wait for the snapshot download.
+const SNAPSHOT_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Builds the node configuration from the command line / environment.
-pub fn node_config(args: &ServeArgs) -> NodeConfig {
-    let mut config = NodeConfig::default();
+pub fn node_config(args: &ServeArgs, role: Role) -> NodeConfig {
+    let mut config = NodeConfig {
+        role,
+        ..NodeConfig::default()
+    };
     if let Some(shards) = args.shards {
         config.shards = shards.max(1);
+    }
+    if role == Role::Replica {
+        config.snapshots = Some(SnapshotPolicy {
+            every_events: args.snapshot_every_events.max(1),
+            every: Duration::from_secs(args.snapshot_every_seconds.max(1)),
+        });
     }
     config.machine.region = args.region.clone();
     config.machine.zone = args.zone.clone();
@@ -39,15 +54,40 @@ pub async fn open_log(args: &ServeArgs) -> anyhow::Result<Arc<dyn EventLog>> {
     Ok(log)
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// Downloads and decodes a snapshot; a node without one starts from the first event.
+pub async fn fetch_snapshot(url: &str) -> anyhow::Result<Snapshot> {
+    let url = url.to_owned();
+    let bytes = web::block(move || -> anyhow::Result<Vec<u8>> {
+        let response = ureq::get(&url).timeout(SNAPSHOT_FETCH_TIMEOUT).call()?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes)?;
+        Ok(bytes)
+    })
+    .await??;
+    Ok(Snapshot::decode(&bytes)?)
+}
+
+/// Starts a node in `role` and serves HTTP once it caught up with the log.
+pub async fn run(args: ServeArgs, role: Role) -> anyhow::Result<()> {
     let log = open_log(&args).await?;
-    let node = Node::start(Arc::clone(&log), node_config(&args)).context("starting the node")?;
+    let bootstrap = match &args.snapshot_url {
+        Some(url) => Some(
+            fetch_snapshot(url)
+                .await
+                .with_context(|| format!("fetching the snapshot {url}"))?,
+        ),
+        None => None,
+    };
+    let node = Node::start(Arc::clone(&log), node_config(&args, role), bootstrap)
+        .await
+        .context("starting the node")?;
     // A node answers nothing until it applied everything logged before it started.
     node.caught_up(CATCH_UP_TIMEOUT)
         .await
         .context("catching up with the event log")?;
-    let identity = Identity::new("api", args.instance.clone(), args.site.clone());
-    tracing::info!(listen = %args.listen, instance = %identity.instance, log = %log.describe(), "bardo serving");
+    let identity = Identity::new(role.name(), args.instance.clone(), args.site.clone());
+    tracing::info!(listen = %args.listen, instance = %identity.instance, role = role.name(),
+        log = %log.describe(), bards = node.view.len(), "bardo serving");
     let state = web::Data::new(AppState { node, identity });
     let workers = args
         .workers

@@ -35,6 +35,12 @@ pub async fn report(state: &AppState) -> Result<Value, MailboxError> {
         "counts": counts(state, digest.count),
         "digest": digest.to_string(),
         "log": log,
+        "snapshot": node.snapshots.latest().map(|snapshot| json!({
+            "next_offset": snapshot.next_offset,
+            "bards": snapshot.bards,
+            "bytes": snapshot.bytes.len(),
+            "took_ms": snapshot.took.as_secs_f64() * 1e3,
+        })),
         "machine": node.status_board.machine(),
     }))
 }

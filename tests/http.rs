@@ -32,7 +32,7 @@ fn get(path: &str) -> actix_http::Request {
 
 #[actix_web::test]
 async fn create_then_get_on_every_alias() {
-    let state = start_state(4);
+    let state = start_state(4).await;
     let app = app!(state);
     for (n, prefix) in RESOURCE_PATHS.iter().enumerate() {
         let response =
@@ -65,7 +65,7 @@ async fn create_then_get_on_every_alias() {
 
 #[actix_web::test]
 async fn unknown_and_malformed_ids_are_404() {
-    let state = start_state(2);
+    let state = start_state(2).await;
     let app = app!(state);
     for prefix in RESOURCE_PATHS {
         for id in ["abc", "123", "f7379ae8-8f9b-4cd5-8221-51efe19e721b", "%20"] {
@@ -77,7 +77,7 @@ async fn unknown_and_malformed_ids_are_404() {
 
 #[actix_web::test]
 async fn validation_statuses_and_error_body() {
-    let state = start_state(2);
+    let state = start_state(2).await;
     let app = app!(state);
     let cases = [
         (
@@ -129,7 +129,7 @@ async fn validation_statuses_and_error_body() {
 
 #[actix_web::test]
 async fn duplicate_apelido_is_422_and_stored_once() {
-    let state = start_state(4);
+    let state = start_state(4).await;
     let app = app!(state);
     let first = test::call_service(&app, post("/bards", valid_body("dup"))).await;
     assert_eq!(first.status(), StatusCode::CREATED);
@@ -147,7 +147,7 @@ async fn duplicate_apelido_is_422_and_stored_once() {
 
 #[actix_web::test]
 async fn concurrent_creates_of_one_apelido_give_exactly_one_201() {
-    let state = start_state(8);
+    let state = start_state(8).await;
     let app = app!(state);
     let requests =
         (0..40).map(|n| test::call_service(&app, post(RESOURCE_PATHS[n % 3], valid_body("same"))));
@@ -166,7 +166,7 @@ async fn concurrent_creates_of_one_apelido_give_exactly_one_201() {
 
 #[actix_web::test]
 async fn bodies_over_64_kib_are_413() {
-    let state = start_state(2);
+    let state = start_state(2).await;
     let app = app!(state);
     let padding = "x".repeat(70 * 1024);
     let body =
@@ -179,7 +179,7 @@ async fn bodies_over_64_kib_are_413() {
 
 #[actix_web::test]
 async fn count_is_plain_text_and_equal_on_every_alias() {
-    let state = start_state(4);
+    let state = start_state(4).await;
     let app = app!(state);
     for n in 0..25 {
         let response =
@@ -202,7 +202,7 @@ async fn count_is_plain_text_and_equal_on_every_alias() {
 
 #[actix_web::test]
 async fn search_on_every_alias_short_terms_accents_and_spaces() {
-    let state = start_state(4);
+    let state = start_state(4).await;
     let app = app!(state);
     let body = r#"{"apelido":"josé","nome":"José Roberto","nascimento":"2000-10-01","stack":["C#","Node","Oracle"]}"#;
     assert_eq!(
@@ -252,7 +252,7 @@ async fn search_on_every_alias_short_terms_accents_and_spaces() {
 
 #[actix_web::test]
 async fn search_returns_at_most_50() {
-    let state = start_state(4);
+    let state = start_state(4).await;
     let app = app!(state);
     for n in 0..60 {
         test::call_service(&app, post("/bards", valid_body(&format!("many{n}")))).await;
@@ -264,7 +264,7 @@ async fn search_returns_at_most_50() {
 
 #[actix_web::test]
 async fn a_new_bard_is_searchable_within_one_second() {
-    let state = start_state(4);
+    let state = start_state(4).await;
     let app = app!(state);
     let response = test::call_service(&app, post("/bards", valid_body("visivel"))).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -285,7 +285,7 @@ async fn a_new_bard_is_searchable_within_one_second() {
 
 #[actix_web::test]
 async fn status_reports_identity_log_and_machine() {
-    let state = start_state(3);
+    let state = start_state(3).await;
     let app = app!(state);
     test::call_service(&app, post("/bards", valid_body("st"))).await;
     let status: Value = test::call_and_read_body_json(&app, get("/status")).await;

@@ -47,7 +47,7 @@ async fn tournament_payloads_give_the_independently_computed_counts() {
         .map(str::to_owned)
         .collect();
     assert_eq!(bodies.len(), LINES);
-    let state = start_state(8);
+    let state = start_state(8).await;
     let app = test::init_service(create_app(state.clone())).await;
     let app = &app;
     let statuses = futures::stream::iter(bodies)

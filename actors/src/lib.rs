@@ -9,8 +9,9 @@ pub mod model;
 pub mod node;
 pub mod read_view;
 pub mod search;
+pub mod snapshot;
 pub mod state;
 pub mod validation;
 pub mod waiters;
 
-pub use node::{Node, NodeConfig, NodeError};
+pub use node::{Node, NodeConfig, NodeError, NodeStartError, Role};

@@ -12,7 +12,7 @@ use crate::actors::log_reader::ApplyTargets;
 use crate::actors::supervisor::StatusBoard;
 use crate::actors::{
     Append, CommitNow, LogProgress, LogReader, Publisher, PublisherStats, ReportShard, SearchIndex,
-    Shard, ShardReport, Supervisor,
+    Shard, ShardReport, SnapshotPolicy, SnapshotStore, Snapshotter, Supervisor,
 };
 use crate::event::{BardCreated, Event, LogBarrier};
 use crate::log::{EventLog, LogError};
@@ -20,12 +20,34 @@ use crate::machine::MachineConfig;
 use crate::model::{Bard, NewBard};
 use crate::read_view::ReadView;
 use crate::search::{create_search_index, SearchError, SearchReader};
+use crate::snapshot::Snapshot;
 use crate::state::{Outcome, StateDigest};
 use crate::waiters::OutcomeWaiters;
+
+/// What a node is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Takes creates; misses and counts pass a log barrier.
+    Api,
+    /// Follows the log, answers reads from what it applied, keeps snapshots; takes no writes.
+    Replica,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Api => "api",
+            Role::Replica => "replica",
+        }
+    }
+}
 
 /// Tuning knobs of a node.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
+    pub role: Role,
+    /// When to snapshot (replica); `None` takes no snapshots.
+    pub snapshots: Option<SnapshotPolicy>,
     pub shards: usize,
     /// Threads (arbiters) the shards are spread over.
     pub apply_threads: usize,
@@ -42,6 +64,8 @@ impl Default for NodeConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         NodeConfig {
+            role: Role::Api,
+            snapshots: None,
             shards: cores * 4,
             apply_threads: cores,
             search_commit_interval: Duration::from_millis(100),
@@ -61,6 +85,8 @@ pub enum NodeError {
     LogUnavailable(#[from] LogError),
     #[error("the event was confirmed but not applied here within {0:?}")]
     ApplyTimeout(Duration),
+    #[error("this node is a read-only replica")]
+    ReadOnly,
 }
 
 /// Handles to everything a request needs; cheap to clone.
@@ -79,8 +105,11 @@ pub struct Node {
     pub progress: Arc<LogProgress>,
     pub publisher_stats: Arc<PublisherStats>,
     pub status_board: Arc<StatusBoard>,
+    pub snapshots: Arc<SnapshotStore>,
     _arbiters: Arc<Vec<Arbiter>>,
 }
 
 mod operations;
 mod start;
+
+pub use start::NodeStartError;

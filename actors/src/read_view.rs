@@ -38,6 +38,11 @@ impl ReadView {
         self.inner.read().by_id.get(id).cloned()
     }
 
+    /// Every bard in apply order (pointers only: cheap even for a million).
+    pub fn all(&self) -> Vec<Arc<Bard>> {
+        self.inner.read().by_sequence.clone()
+    }
+
     pub fn len(&self) -> usize {
         self.inner.read().by_sequence.len()
     }

@@ -12,12 +12,14 @@ use bardo_actors::log::EmbeddedLog;
 use bardo_actors::{Node, NodeConfig};
 
 /// Starts a node with `shards` shard actors; call inside an actix System (`#[actix_web::test]`).
-pub fn start_state(shards: usize) -> web::Data<AppState> {
+pub async fn start_state(shards: usize) -> web::Data<AppState> {
     let config = NodeConfig {
         shards,
         ..NodeConfig::default()
     };
-    let node = Node::start(Arc::new(EmbeddedLog::default()), config).expect("node starts");
+    let node = Node::start(Arc::new(EmbeddedLog::default()), config, None)
+        .await
+        .expect("node starts");
     let identity = Identity::new("api", Some("test".into()), Some("test-site".into()));
     web::Data::new(AppState { node, identity })
 }
@@ -40,3 +42,5 @@ pub fn valid_body(apelido: &str) -> String {
         r#"{{"apelido":"{apelido}","nome":"Nome de {apelido}","nascimento":"1990-05-17","stack":["Rust","Go"]}}"#
     )
 }
+
+pub mod cluster;

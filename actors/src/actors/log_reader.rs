@@ -122,13 +122,13 @@ impl StreamHandler<Result<Vec<LogEntry>, LogError>> for LogReader {
 }
 
 #[derive(Debug, Default, Clone, Copy)]
-struct AppliedBatch {
+pub(crate) struct AppliedBatch {
     events: u64,
     created: u64,
 }
 
 /// Applies one batch: shards decide in parallel (each in order), then results are published.
-async fn apply_batch(
+pub(crate) async fn apply_batch(
     targets: ApplyTargets,
     events: Vec<Event>,
 ) -> Result<AppliedBatch, MailboxError> {

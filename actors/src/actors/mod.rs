@@ -4,10 +4,12 @@ pub mod log_reader;
 pub mod publisher;
 pub mod search_index;
 pub mod shard;
+pub mod snapshotter;
 pub mod supervisor;
 
 pub use log_reader::{LogProgress, LogReader};
 pub use publisher::{Append, Publisher, PublisherStats};
 pub use search_index::{CommitNow, IndexBards, SearchIndex};
 pub use shard::{ApplyEvents, ReportShard, Shard, ShardReport};
+pub use snapshotter::{EncodedSnapshot, SnapshotPolicy, SnapshotStore, Snapshotter};
 pub use supervisor::Supervisor;

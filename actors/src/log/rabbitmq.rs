@@ -101,6 +101,18 @@ impl RabbitMqLog {
         }))
     }
 
+    /// Deletes the stream and everything in it (tests and disaster drills only).
+    pub async fn delete_stream(&self) -> Result<(), LogError> {
+        let (connection, channel) = open_channel(&self.address, "bardo-admin").await?;
+        let options = lapin::options::QueueDeleteOptions::default();
+        channel
+            .queue_delete(self.address.stream.as_str().into(), options)
+            .await
+            .map_err(|e| unavailable("delete stream", e))?;
+        let _ = connection.close(200, "deleted".into()).await;
+        Ok(())
+    }
+
     async fn publish(&self, record: Bytes) -> Result<(), LogError> {
         let mut side = self.publisher.lock().await;
         let channel = match &side.channel {

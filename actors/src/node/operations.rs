@@ -5,6 +5,9 @@ use super::*;
 impl Node {
     /// Log-first create: the outcome is what this node's shards decided in log order.
     pub async fn create(&self, new: NewBard) -> Result<Arc<Bard>, NodeError> {
+        if self.config.role == Role::Replica {
+            return Err(NodeError::ReadOnly);
+        }
         let bard = Arc::new(new.into_bard(Uuid::new_v4()));
         let event = Event::BardCreated(BardCreated {
             bard: Arc::clone(&bard),
@@ -21,7 +24,11 @@ impl Node {
     }
 
     /// Returns once everything acknowledged (by any instance) before the call is applied here.
+    /// A replica publishes nothing: it answers from what it applied so far.
     pub async fn barrier(&self) -> Result<(), NodeError> {
+        if self.config.role == Role::Replica {
+            return Ok(());
+        }
         let barrier = Uuid::new_v4();
         let event = Event::LogBarrier(LogBarrier { barrier });
         self.append_and_apply(barrier, event, self.config.apply_timeout)
@@ -96,6 +103,9 @@ impl Node {
     /// needs no way to ask the log for its end.
     /// A log that is briefly unavailable (a stream still being created) is retried until then.
     pub async fn caught_up(&self, timeout: Duration) -> Result<(), NodeError> {
+        if self.config.role == Role::Replica {
+            return self.caught_up_to_end(timeout).await;
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let barrier = Uuid::new_v4();
@@ -109,5 +119,29 @@ impl Node {
                 other => return other.map(|_| ()),
             }
         }
+    }
+}
+
+impl Node {
+    /// Catch-up without writing: wait until the applied offset reaches the probed end.
+    async fn caught_up_to_end(&self, timeout: Duration) -> Result<(), NodeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let end = loop {
+            match self.log.end_offset().await {
+                Ok(end) => break end,
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(%error, "log end not known yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        };
+        while self.progress.next_offset() < end {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(NodeError::ApplyTimeout(timeout));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
     }
 }

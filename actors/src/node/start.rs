@@ -1,25 +1,36 @@
-//! Starting a node: actors on their arbiters, reader last so nothing is applied half-wired.
+//! Starting a node: actors on their arbiters, the snapshot (if any) applied through the same
+//! path as the log, and the reader last, so nothing is applied half-wired.
 
 use super::*;
+use crate::actors::log_reader::apply_batch;
+
+/// Events per batch when loading a snapshot.
+const BOOTSTRAP_BATCH_EVENTS: usize = 8192;
 
 impl Node {
-    /// Starts every actor. Must run inside an actix `System`.
-    pub fn start(log: Arc<dyn EventLog>, config: NodeConfig) -> Result<Node, SearchError> {
+    /// Starts every actor, after loading `bootstrap` if given. Must run inside an actix `System`.
+    pub async fn start(
+        log: Arc<dyn EventLog>,
+        config: NodeConfig,
+        bootstrap: Option<Snapshot>,
+    ) -> Result<Node, NodeStartError> {
         let mut arbiters: Vec<Arbiter> = (0..config.apply_threads.max(1))
             .map(|_| Arbiter::new())
             .collect();
         let shards = start_shards(config.shards, &arbiters);
         let (search_index, search) =
             start_search_index(config.search_commit_interval, &mut arbiters)?;
-        let view = Arc::new(ReadView::default());
-        let waiters = Arc::new(OutcomeWaiters::default());
-        let progress = Arc::new(LogProgress::default());
         let targets = ApplyTargets {
             shards: shards.clone(),
             search_index: search_index.clone(),
-            view: Arc::clone(&view),
-            waiters: Arc::clone(&waiters),
+            view: Arc::default(),
+            waiters: Arc::default(),
         };
+        let (view, waiters) = (Arc::clone(&targets.view), Arc::clone(&targets.waiters));
+        let progress = Arc::new(LogProgress::default());
+        if let Some(snapshot) = bootstrap {
+            load_snapshot(&targets, &progress, snapshot).await?;
+        }
         let log_reader = LogReader::new(Arc::clone(&log), targets, Arc::clone(&progress)).start();
         let publisher_stats = Arc::new(PublisherStats::default());
         let publisher = Publisher::new(
@@ -30,6 +41,10 @@ impl Node {
         .start();
         let status_board = Arc::new(StatusBoard::default());
         let supervisor = start_supervisor(&status_board, &config, &mut arbiters);
+        let snapshots = Arc::new(SnapshotStore::default());
+        if let Some(policy) = config.snapshots {
+            start_snapshotter(policy, (&view, &progress, &snapshots), &mut arbiters);
+        }
         Ok(Node {
             config,
             log,
@@ -44,9 +59,37 @@ impl Node {
             progress,
             publisher_stats,
             status_board,
+            snapshots,
             _arbiters: Arc::new(arbiters),
         })
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeStartError {
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error("loading the snapshot: an actor stopped ({0})")]
+    Bootstrap(#[from] MailboxError),
+}
+
+/// Applies the snapshot's bards in order, then resumes the log at its offset.
+async fn load_snapshot(
+    targets: &ApplyTargets,
+    progress: &LogProgress,
+    snapshot: Snapshot,
+) -> Result<(), MailboxError> {
+    let started = std::time::Instant::now();
+    let events: Vec<Event> = snapshot.events().collect();
+    for batch in events.chunks(BOOTSTRAP_BATCH_EVENTS) {
+        apply_batch(targets.clone(), batch.to_vec()).await?;
+    }
+    progress
+        .next_offset
+        .store(snapshot.next_offset, std::sync::atomic::Ordering::Release);
+    tracing::info!(bards = snapshot.bards.len(), next_offset = snapshot.next_offset, took = ?started.elapsed(),
+        "snapshot loaded");
+    Ok(())
 }
 
 /// Shards spread round-robin over the apply arbiters.
@@ -86,4 +129,18 @@ fn start_supervisor(
         Supervisor::start_in_arbiter(&arbiter.handle(), move |_| Supervisor::new(board, machine));
     arbiters.push(arbiter);
     supervisor
+}
+
+/// Encoding a million-bard snapshot takes a while: its own arbiter.
+fn start_snapshotter(
+    policy: SnapshotPolicy,
+    (view, progress, store): (&Arc<ReadView>, &Arc<LogProgress>, &Arc<SnapshotStore>),
+    arbiters: &mut Vec<Arbiter>,
+) {
+    let arbiter = Arbiter::new();
+    let (view, progress, store) = (Arc::clone(view), Arc::clone(progress), Arc::clone(store));
+    Snapshotter::start_in_arbiter(&arbiter.handle(), move |_| {
+        Snapshotter::new(view, progress, store, policy)
+    });
+    arbiters.push(arbiter);
 }

@@ -1,0 +1,234 @@
+//! `bardo replay`: rebuild the state from the event log with the same `State::apply` that
+//! `serve` uses, print count, last offset and digest, and optionally verify them against a
+//! running instance (`--verify`) or copy the log into an empty stream (`--republish`).
+//!
+//! The log's reader never finishes (it waits for new records), so a replay reads up to the end
+//! offset probed when it starts (or the instance's own offset when verifying) and stops there.
+
+mod engine;
+mod http;
+mod progress;
+mod report;
+mod republish;
+mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bardo_actors::log::{EventLog, Offset, RabbitMqLog, StreamAddress};
+use tracing_subscriber::EnvFilter;
+
+pub use engine::{replay_log, Replay, ReplayStats, DEFAULT_STALL_TIMEOUT};
+pub use progress::Progress;
+pub use report::{Report, Republished};
+pub use republish::Republisher;
+pub use verify::{verify, InstanceStatus, Verdict, Verifier};
+
+use crate::cli::ReplayArgs;
+
+/// Entry point from `main`: its own runtime, and logs on stderr so that stdout (and `--json`)
+/// stays clean. Quieter than `serve` by default (`warn`): the progress line says the rest.
+pub fn main(args: ReplayArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || runtime.block_on(run(args)))
+}
+
+/// The whole command: connect, probe, replay, republish, verify, report.
+pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.snapshot {
+        anyhow::bail!(
+            "--snapshot {}: not yet: snapshots arrive with the replica; replay from the first \
+             event instead (leave --snapshot out)",
+            path.display()
+        );
+    }
+    let url = args.amqp_url.as_deref().context(
+        "replay reads a RabbitMQ stream: set --amqp-url or BARDO_AMQP_URL \
+         (the embedded log of a standalone `serve` lives and dies with that process)",
+    )?;
+    let timeout = Duration::from_secs(args.connect_timeout.max(1));
+    let verifier = args
+        .verify
+        .as_deref()
+        .map(|verify_url| Verifier::new(verify_url, timeout))
+        .transpose()?;
+    // Ask the instance first: its offset is then at most the end probed next.
+    let instance = match &verifier {
+        Some(verifier) => Some(verifier.fetch().await?),
+        None => None,
+    };
+    let log = open_log(url, &args.stream, timeout).await?;
+    let probed_end = probe_end(&*log, timeout).await?;
+    let end = replay_end(
+        probed_end,
+        instance.as_ref(),
+        args.republish.is_some(),
+        &*log,
+    )?;
+    let mut replay = start_replay(&args, url, timeout).await?;
+    replay.read_until(&*log, end).await?;
+    let republished = finish_republish(&mut replay, timeout).await?;
+    let verdict = match (verifier, instance) {
+        (Some(verifier), Some(first)) => Some(verify(&mut replay, &*log, &verifier, first).await?),
+        _ => None,
+    };
+    let source = format!("{} at {}", log.describe(), redact(url));
+    finish(&args, &replay, source, probed_end, verdict, republished)
+}
+
+/// Prints the report; a verify mismatch becomes the command's error (non-zero exit).
+fn finish(
+    args: &ReplayArgs,
+    replay: &Replay,
+    source: String,
+    probed_end: Offset,
+    verdict: Option<Verdict>,
+    republished: Option<Republished>,
+) -> anyhow::Result<()> {
+    let report = Report {
+        source,
+        replay,
+        probed_end,
+        verdict: verdict.as_ref(),
+        republished: republished.as_ref(),
+    };
+    report.print(args.json);
+    match verdict {
+        Some(verdict) if !verdict.matched => anyhow::bail!(
+            "verify: MISMATCH with {}: instance digest {} ({} bards), replay digest {} ({} bards)",
+            verdict.url,
+            verdict.instance.digest,
+            verdict.instance.bards,
+            verdict.replay_digest,
+            verdict.replay_count
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// A fresh replay with progress on stderr and, with `--republish`, its checked-empty target.
+async fn start_replay(args: &ReplayArgs, url: &str, timeout: Duration) -> anyhow::Result<Replay> {
+    let label = if args.republish.is_some() {
+        "replay+republish"
+    } else {
+        "replay"
+    };
+    let mut replay = Replay::new()
+        .with_stall_timeout(Duration::from_secs(args.stall_timeout.max(1)))
+        .with_progress(Progress::new(label));
+    if let Some(target_url) = &args.republish {
+        let stream = args.republish_stream.as_deref().unwrap_or(&args.stream);
+        anyhow::ensure!(
+            !(target_url == url && stream == args.stream),
+            "--republish names the source stream itself; republish into another stream or broker"
+        );
+        let target = open_log(target_url, stream, timeout).await?;
+        replay = replay.with_republisher(Republisher::open(target, timeout).await?);
+    }
+    Ok(replay)
+}
+
+async fn finish_republish(
+    replay: &mut Replay,
+    timeout: Duration,
+) -> anyhow::Result<Option<Republished>> {
+    let Some(republisher) = replay.take_republisher() else {
+        return Ok(None);
+    };
+    let target_end_offset = republisher.target_end(timeout).await?;
+    Ok(Some(Republished {
+        target: republisher.describe(),
+        written: republisher.written(),
+        target_end_offset,
+    }))
+}
+
+/// Where the replay stops: the probed end, or the instance's offset when verifying (compare
+/// like with like); a republish still copies everything up to the probed end.
+fn replay_end(
+    probed_end: Offset,
+    instance: Option<&InstanceStatus>,
+    republish: bool,
+    log: &dyn EventLog,
+) -> anyhow::Result<Offset> {
+    let Some(next) = instance.and_then(|status| status.next_offset) else {
+        return Ok(probed_end);
+    };
+    anyhow::ensure!(
+        next <= probed_end,
+        "the instance has applied up to offset {next} but {} ends at {probed_end}: \
+         is the instance reading another stream or broker?",
+        log.describe()
+    );
+    Ok(if republish { probed_end } else { next })
+}
+
+/// Connects (declaring the stream) within `timeout`: an unreachable broker is an error in
+/// seconds, not a hang.
+pub async fn open_log(
+    url: &str,
+    stream: &str,
+    timeout: Duration,
+) -> anyhow::Result<Arc<RabbitMqLog>> {
+    let address = StreamAddress {
+        url: url.to_string(),
+        stream: stream.to_string(),
+    };
+    let shown = redact(url);
+    tokio::time::timeout(timeout, RabbitMqLog::connect(address))
+        .await
+        .map_err(|_| anyhow::anyhow!("the broker at {shown} did not answer within {timeout:?}"))?
+        .with_context(|| format!("connecting to stream {stream:?} at {shown}"))
+}
+
+/// The stream's end offset (0 when empty), within `timeout`.
+pub async fn probe_end(log: &dyn EventLog, timeout: Duration) -> anyhow::Result<Offset> {
+    tokio::time::timeout(timeout, log.end_offset())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "probing the end of {} timed out after {timeout:?}",
+                log.describe()
+            )
+        })?
+        .with_context(|| format!("probing the end of {}", log.describe()))
+}
+
+/// The URL without its password, for output and errors.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact("amqp://bardo:secret@127.0.0.1:5672/%2f"),
+            "amqp://bardo:***@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(super::redact("amqp://host/"), "amqp://host/");
+    }
+}
