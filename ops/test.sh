@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README): installs what the tests need, then runs formatting, lint,
-# unit/property/HTTP tests, the tournament payload run, and the independent contract test
-# against a real release binary.
+# unit/property/HTTP tests, the tournament payload run, the RabbitMQ cluster tests, the
+# independent contract test against a real release binary, and promises 1-5 across processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +19,14 @@ cargo fmt --all --check
 step "cargo clippy (too_many_lines at 50, warnings are errors)"
 cargo clippy --all-targets -- -D warnings -W clippy::too_many_lines
 
-step "cargo test (unit, property, HTTP, tournament payloads)"
+step "RabbitMQ (installed and started where missing)"
+bash ops/rabbitmq.sh ensure
+
+step "cargo test (unit, property, HTTP, tournament payloads, RabbitMQ cluster, broker outage)"
 cargo test --workspace
 
 step "independent contract test against the release binary"
 bash ops/contract.sh
+
+step "promises 1-5 against real processes: two serve + one replica on RabbitMQ"
+bash ops/cluster-check.sh
