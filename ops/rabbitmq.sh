@@ -18,7 +18,16 @@ install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
 }
 
+# Erlang schedulers busy-wait by default: on a shared 1.5-CPU budget that spinning is pure
+# cost, so it is turned off (the broker's CPU per create drops; see ops/bench/RESULTS.md).
+tune() {
+  local env=/etc/rabbitmq/rabbitmq-env.conf line='SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none"'
+  mkdir -p /etc/rabbitmq
+  grep -qF "$line" "$env" 2>/dev/null || echo "$line" >>"$env"
+}
+
 start() {
+  tune
   running && return
   echo "starting rabbitmq-server"
   # Debian's wrapper drops to the rabbitmq user; -detached returns at once.

@@ -32,12 +32,7 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     fn problems(&self) -> Vec<FieldProblem> {
-        let one = |field: &str| {
-            vec![FieldProblem {
-                field: field.into(),
-                message: self.to_string(),
-            }]
-        };
+        let one = |field: &str| vec![FieldProblem { field: field.into(), message: self.to_string() }];
         match self {
             ApiError::Invalid(rejection) => rejection.problems.clone(),
             ApiError::BodyTooLarge { .. } | ApiError::BodyUnreadable(_) => one("body"),
@@ -52,14 +47,10 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Invalid(Rejection {
-                kind: RejectionKind::Malformed,
-                ..
-            }) => StatusCode::BAD_REQUEST,
-            ApiError::Invalid(Rejection {
-                kind: RejectionKind::Unprocessable,
-                ..
-            }) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid(Rejection { kind: RejectionKind::Malformed, .. }) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(Rejection { kind: RejectionKind::Unprocessable, .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyUnreadable(_) | ApiError::MissingSearchTerm => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -84,8 +75,6 @@ impl ResponseError for ApiError {
         if status.is_server_error() {
             tracing::warn!(error = %self, "request failed");
         }
-        response.json(ErrorBody {
-            errors: &self.problems(),
-        })
+        response.json(ErrorBody { errors: &self.problems() })
     }
 }

@@ -11,15 +11,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // Logs go to stderr: stdout carries command output (`replay --json`).
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     // No subcommand means `serve`, configured from the environment like any other.
-    let command = cli
-        .command
-        .or_else(|| Cli::parse_from(["bardo", "serve"]).command);
+    let command = cli.command.or_else(|| Cli::parse_from(["bardo", "serve"]).command);
     match command.expect("`serve` parses") {
-        Command::Serve(args) => {
-            actix_web::rt::System::new().block_on(bardo::serve::run(args, Role::Api))
-        }
+        Command::Serve(args) => actix_web::rt::System::new().block_on(bardo::serve::run(args, Role::Api)),
         Command::Replica(args) => {
             actix_web::rt::System::new().block_on(bardo::serve::run(args, Role::Replica))
         }

@@ -27,6 +27,24 @@ pub use verify::{verify, InstanceStatus, Verdict, Verifier};
 
 use crate::cli::ReplayArgs;
 
+/// How long to wait for a connection, and for an answer once connected. The two differ: an
+/// end probe on a busy stream reads up to a few thousand records, and an instance's /status
+/// under load can take seconds, while a dead address should fail in a few seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    pub connect: Duration,
+    pub answer: Duration,
+}
+
+impl Patience {
+    fn of(args: &ReplayArgs) -> Patience {
+        Patience {
+            connect: Duration::from_secs(args.connect_timeout.max(1)),
+            answer: Duration::from_secs(args.stall_timeout.max(1)),
+        }
+    }
+}
+
 /// Entry point from `main`: its own runtime, and logs on stderr so that stdout (and `--json`)
 /// stays clean. Quieter than `serve` by default (`warn`): the progress line says the rest.
 pub fn main(args: ReplayArgs) -> anyhow::Result<()> {
@@ -35,10 +53,7 @@ pub fn main(args: ReplayArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .finish();
+    let subscriber = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).finish();
     tracing::subscriber::with_default(subscriber, || runtime.block_on(run(args)))
 }
 
@@ -55,34 +70,30 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         "replay reads a RabbitMQ stream: set --amqp-url or BARDO_AMQP_URL \
          (the embedded log of a standalone `serve` lives and dies with that process)",
     )?;
-    let timeout = Duration::from_secs(args.connect_timeout.max(1));
-    let verifier = args
-        .verify
-        .as_deref()
-        .map(|verify_url| Verifier::new(verify_url, timeout))
-        .transpose()?;
+    let patience = Patience::of(&args);
+    let verifier =
+        args.verify.as_deref().map(|verify_url| Verifier::new(verify_url, patience)).transpose()?;
     // Ask the instance first: its offset is then at most the end probed next.
     let instance = match &verifier {
         Some(verifier) => Some(verifier.fetch().await?),
         None => None,
     };
-    let log = open_log(url, &args.stream, timeout).await?;
-    let probed_end = probe_end(&*log, timeout).await?;
-    let end = replay_end(
-        probed_end,
-        instance.as_ref(),
-        args.republish.is_some(),
-        &*log,
-    )?;
-    let mut replay = start_replay(&args, url, timeout).await?;
+    let log = open_log(url, &args.stream, patience.connect).await?;
+    let probed_end = probe_end(&*log, patience.answer).await?;
+    let end = replay_end(probed_end, instance.as_ref(), args.republish.is_some(), &*log)?;
+    let mut replay = start_replay(&args, url, patience).await?;
     replay.read_until(&*log, end).await?;
-    let republished = finish_republish(&mut replay, timeout).await?;
+    let republished = finish_republish(&mut replay, patience.answer).await?;
     let verdict = match (verifier, instance) {
         (Some(verifier), Some(first)) => Some(verify(&mut replay, &*log, &verifier, first).await?),
         _ => None,
     };
     let source = format!("{} at {}", log.describe(), redact(url));
-    finish(&args, &replay, source, probed_end, verdict, republished)
+    let outcome = finish(&args, &replay, source, probed_end, verdict, republished);
+    // Freeing a million bards one by one takes a noticeable part of a second, and the
+    // process ends right after: let the OS take the memory back instead.
+    std::mem::forget(replay);
+    outcome
 }
 
 /// Prints the report; a verify mismatch becomes the command's error (non-zero exit).
@@ -94,13 +105,8 @@ fn finish(
     verdict: Option<Verdict>,
     republished: Option<Republished>,
 ) -> anyhow::Result<()> {
-    let report = Report {
-        source,
-        replay,
-        probed_end,
-        verdict: verdict.as_ref(),
-        republished: republished.as_ref(),
-    };
+    let report =
+        Report { source, replay, probed_end, verdict: verdict.as_ref(), republished: republished.as_ref() };
     report.print(args.json);
     match verdict {
         Some(verdict) if !verdict.matched => anyhow::bail!(
@@ -116,31 +122,23 @@ fn finish(
 }
 
 /// A fresh replay with progress on stderr and, with `--republish`, its checked-empty target.
-async fn start_replay(args: &ReplayArgs, url: &str, timeout: Duration) -> anyhow::Result<Replay> {
-    let label = if args.republish.is_some() {
-        "replay+republish"
-    } else {
-        "replay"
-    };
-    let mut replay = Replay::new()
-        .with_stall_timeout(Duration::from_secs(args.stall_timeout.max(1)))
-        .with_progress(Progress::new(label));
+async fn start_replay(args: &ReplayArgs, url: &str, patience: Patience) -> anyhow::Result<Replay> {
+    let label = if args.republish.is_some() { "replay+republish" } else { "replay" };
+    let mut replay = Replay::new().with_stall_timeout(patience.answer).with_progress(Progress::new(label));
     if let Some(target_url) = &args.republish {
         let stream = args.republish_stream.as_deref().unwrap_or(&args.stream);
         anyhow::ensure!(
             !(target_url == url && stream == args.stream),
             "--republish names the source stream itself; republish into another stream or broker"
         );
-        let target = open_log(target_url, stream, timeout).await?;
-        replay = replay.with_republisher(Republisher::open(target, timeout).await?);
+        let target = open_log(target_url, stream, patience.connect).await?;
+        let republisher = Republisher::open(target, patience.answer).await?;
+        replay = replay.with_republisher(republisher);
     }
     Ok(replay)
 }
 
-async fn finish_republish(
-    replay: &mut Replay,
-    timeout: Duration,
-) -> anyhow::Result<Option<Republished>> {
+async fn finish_republish(replay: &mut Replay, timeout: Duration) -> anyhow::Result<Option<Republished>> {
     let Some(republisher) = replay.take_republisher() else {
         return Ok(None);
     };
@@ -174,15 +172,8 @@ fn replay_end(
 
 /// Connects (declaring the stream) within `timeout`: an unreachable broker is an error in
 /// seconds, not a hang.
-pub async fn open_log(
-    url: &str,
-    stream: &str,
-    timeout: Duration,
-) -> anyhow::Result<Arc<RabbitMqLog>> {
-    let address = StreamAddress {
-        url: url.to_string(),
-        stream: stream.to_string(),
-    };
+pub async fn open_log(url: &str, stream: &str, timeout: Duration) -> anyhow::Result<Arc<RabbitMqLog>> {
+    let address = StreamAddress { url: url.to_string(), stream: stream.to_string() };
     let shown = redact(url);
     tokio::time::timeout(timeout, RabbitMqLog::connect(address))
         .await
@@ -194,12 +185,7 @@ pub async fn open_log(
 pub async fn probe_end(log: &dyn EventLog, timeout: Duration) -> anyhow::Result<Offset> {
     tokio::time::timeout(timeout, log.end_offset())
         .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "probing the end of {} timed out after {timeout:?}",
-                log.describe()
-            )
-        })?
+        .map_err(|_| anyhow::anyhow!("probing the end of {} timed out after {timeout:?}", log.describe()))?
         .with_context(|| format!("probing the end of {}", log.describe()))
 }
 
@@ -212,9 +198,7 @@ pub fn redact(url: &str) -> String {
     let (authority, path) = rest.split_at(authority_end);
     match authority.rsplit_once('@') {
         Some((user_info, host)) => {
-            let user = user_info
-                .split_once(':')
-                .map_or(user_info, |(user, _)| user);
+            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
             format!("{scheme}://{user}:***@{host}{path}")
         }
         None => url.to_string(),

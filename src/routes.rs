@@ -24,9 +24,7 @@ pub async fn create_bard(
     let new = parse_new_bard(&body)?;
     let bard = state.node.create(new).await?;
     let location = format!("{}/{}", request.path().trim_end_matches('/'), bard.id);
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .json(&*bard))
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(&*bard))
 }
 
 /// Reads at most `limit` bytes: a declared length over it is refused before reading, and a
@@ -56,10 +54,7 @@ async fn read_body(
 }
 
 /// `GET /bards/{id}`: 404 for unknown and malformed ids alike.
-pub async fn get_bard(
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_bard(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Ok(uuid) = Uuid::parse_str(&id) else {
         return Err(ApiError::NotFound(id.into_inner()));
     };
@@ -81,15 +76,9 @@ pub async fn search_bards(
 ) -> Result<HttpResponse, ApiError> {
     let query = web::Query::<SearchQuery>::from_query(request.query_string())
         .map_err(|_| ApiError::MissingSearchTerm)?;
-    let term = query
-        .into_inner()
-        .t
-        .filter(|term| !term.is_empty())
-        .ok_or(ApiError::MissingSearchTerm)?;
-    let found = state
-        .node
-        .search(&term, MAX_RESULTS)
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let term = query.into_inner().t.filter(|term| !term.is_empty()).ok_or(ApiError::MissingSearchTerm)?;
+    let found =
+        state.node.search(&term, MAX_RESULTS).map_err(|error| ApiError::Internal(error.to_string()))?;
     let bards: Vec<_> = found.iter().map(|bard| &**bard).collect();
     Ok(HttpResponse::Ok().json(bards))
 }
@@ -97,27 +86,20 @@ pub async fn search_bards(
 /// `GET /contagem-bards`: the exact number of bards, as plain text.
 pub async fn count_bards(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let count = state.node.count().await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(count.to_string()))
+    Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(count.to_string()))
 }
 
 /// `GET /status`: who this process is, how far it applied the log, and the machine it runs on.
 pub async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let report = crate::status::report(&state)
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let report =
+        crate::status::report(&state).await.map_err(|error| ApiError::Internal(error.to_string()))?;
     Ok(HttpResponse::Ok().json(report))
 }
 
 /// `GET /internal/snapshot`: the replica's latest snapshot (MessagePack) for bootstrapping a new
 /// instance. Internal: nginx does not route it.
 pub async fn latest_snapshot(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let snapshot = state
-        .node
-        .snapshots
-        .latest()
-        .ok_or_else(|| ApiError::NotFound("snapshot".into()))?;
+    let snapshot = state.node.snapshots.latest().ok_or_else(|| ApiError::NotFound("snapshot".into()))?;
     Ok(HttpResponse::Ok()
         .content_type("application/x-msgpack")
         .insert_header(("x-bardo-snapshot-offset", snapshot.next_offset.to_string()))

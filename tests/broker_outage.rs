@@ -26,10 +26,7 @@ impl Drop for BrokerRestart {
 }
 
 fn rabbitmqctl(action: &str) {
-    let status = Command::new("rabbitmqctl")
-        .args(["-q", action])
-        .status()
-        .expect("rabbitmqctl runs");
+    let status = Command::new("rabbitmqctl").args(["-q", action]).status().expect("rabbitmqctl runs");
     assert!(status.success(), "rabbitmqctl {action} failed");
 }
 
@@ -58,23 +55,16 @@ async fn broker_outage_sheds_with_503_and_loses_nothing() {
     // Load before, during and after the outage; stop at 1 s, start at 4 s, end 3 s after recovery.
     while restarted_at.is_none_or(|at: Instant| at.elapsed() < Duration::from_secs(3)) {
         if !stopped && started.elapsed() > Duration::from_secs(1) {
-            actix_web::rt::task::spawn_blocking(|| rabbitmqctl("stop_app"))
-                .await
-                .unwrap();
+            actix_web::rt::task::spawn_blocking(|| rabbitmqctl("stop_app")).await.unwrap();
             stopped = true;
         }
         if stopped && restarted_at.is_none() && started.elapsed() > Duration::from_secs(4) {
-            actix_web::rt::task::spawn_blocking(|| rabbitmqctl("start_app"))
-                .await
-                .unwrap();
+            actix_web::rt::task::spawn_blocking(|| rabbitmqctl("start_app")).await.unwrap();
             restarted_at = Some(Instant::now());
         }
         create_one(&apps[n % 2], n, &mut ledger).await;
         n += 1;
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "traffic did not recover"
-        );
+        assert!(started.elapsed() < Duration::from_secs(90), "traffic did not recover");
     }
     verify(&ledger, &api1, &api2, &apps).await;
     connect(&stream).await.delete_stream().await.unwrap();
@@ -89,25 +79,16 @@ where
     >,
     B: actix_web::body::MessageBody,
 {
-    let request = TestRequest::post()
-        .uri("/bards")
-        .set_payload(valid_body(&format!("out{n}")))
-        .to_request();
+    let request = TestRequest::post().uri("/bards").set_payload(valid_body(&format!("out{n}"))).to_request();
     let sent = Instant::now();
     let response = test::call_service(app, request).await;
     let status = response.status();
     *ledger.statuses.entry(status.as_u16()).or_default() += 1;
     match status {
         StatusCode::CREATED => {
-            ledger.created.push(
-                response
-                    .headers()
-                    .get(header::LOCATION)
-                    .unwrap()
-                    .to_str()
-                    .unwrap()
-                    .to_owned(),
-            );
+            ledger
+                .created
+                .push(response.headers().get(header::LOCATION).unwrap().to_str().unwrap().to_owned());
         }
         StatusCode::SERVICE_UNAVAILABLE => {
             assert!(response.headers().contains_key(header::RETRY_AFTER));
@@ -131,42 +112,19 @@ async fn verify<S, B>(
     >,
     B: actix_web::body::MessageBody,
 {
-    println!(
-        "statuses {:?}, slowest 503 {:?}",
-        ledger.statuses, ledger.slowest_503
-    );
-    assert!(
-        ledger.statuses.get(&503).copied().unwrap_or(0) > 0,
-        "the outage produced no 503"
-    );
-    assert!(
-        ledger.slowest_503 <= Duration::from_millis(2500),
-        "a 503 took {:?}",
-        ledger.slowest_503
-    );
+    println!("statuses {:?}, slowest 503 {:?}", ledger.statuses, ledger.slowest_503);
+    assert!(ledger.statuses.get(&503).copied().unwrap_or(0) > 0, "the outage produced no 503");
+    assert!(ledger.slowest_503 <= Duration::from_millis(2500), "a 503 took {:?}", ledger.slowest_503);
     api1.node.barrier().await.unwrap();
     wait_until_applied(&api2.node, api1.node.progress.next_offset()).await;
     for app in apps {
         for location in &ledger.created {
-            let response =
-                test::call_service(app, TestRequest::get().uri(location).to_request()).await;
-            assert_eq!(
-                response.status(),
-                StatusCode::OK,
-                "acknowledged {location} lost"
-            );
+            let response = test::call_service(app, TestRequest::get().uri(location).to_request()).await;
+            assert_eq!(response.status(), StatusCode::OK, "acknowledged {location} lost");
         }
         let count =
-            test::call_and_read_body(app, TestRequest::get().uri("/contagem-bards").to_request())
-                .await;
-        assert_eq!(
-            count,
-            ledger.created.len().to_string(),
-            "count must equal the 201s"
-        );
+            test::call_and_read_body(app, TestRequest::get().uri("/contagem-bards").to_request()).await;
+        assert_eq!(count, ledger.created.len().to_string(), "count must equal the 201s");
     }
-    assert_eq!(
-        api1.node.digest().await.unwrap(),
-        api2.node.digest().await.unwrap()
-    );
+    assert_eq!(api1.node.digest().await.unwrap(), api2.node.digest().await.unwrap());
 }

@@ -51,21 +51,10 @@ async fn concurrent_creates_of_20_apelidos_on_two_instances_give_exactly_20_crea
         }
     });
     let statuses: Vec<u16> = futures::future::join_all(requests).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        20,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 422).count(),
-        180,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 20, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 180, "{statuses:?}");
     for app in [&app1, &app2] {
-        assert_eq!(
-            test::call_and_read_body(app, get("/contagem-bards")).await,
-            "20"
-        );
+        assert_eq!(test::call_and_read_body(app, get("/contagem-bards")).await, "20");
     }
     connect(&stream).await.delete_stream().await.unwrap();
 }
@@ -87,34 +76,18 @@ async fn read_your_writes_across_instances_for_5000_creates() {
     let results = futures::stream::iter(0..5000usize)
         .map(|n| async move {
             let (writer, reader) = (&apps[n % 2], &apps[(n + 1) % 2]);
-            let created =
-                test::call_service(writer, post("/pessoas", valid_body(&format!("ryw{n}")))).await;
+            let created = test::call_service(writer, post("/pessoas", valid_body(&format!("ryw{n}")))).await;
             assert_eq!(created.status(), StatusCode::CREATED);
-            let location = created
-                .headers()
-                .get(header::LOCATION)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_owned();
+            let location = created.headers().get(header::LOCATION).unwrap().to_str().unwrap().to_owned();
             test::call_service(reader, get(&location)).await.status()
         })
         .buffer_unordered(16)
         .collect::<Vec<StatusCode>>()
         .await;
-    let misses = results
-        .iter()
-        .filter(|status| **status != StatusCode::OK)
-        .count();
-    assert_eq!(
-        misses, 0,
-        "GET Location on the other instance missed {misses} times"
-    );
+    let misses = results.iter().filter(|status| **status != StatusCode::OK).count();
+    assert_eq!(misses, 0, "GET Location on the other instance missed {misses} times");
     for app in apps {
-        assert_eq!(
-            test::call_and_read_body(app, get("/contagem-pessoas")).await,
-            "5000"
-        );
+        assert_eq!(test::call_and_read_body(app, get("/contagem-pessoas")).await, "5000");
     }
     connect(&stream).await.delete_stream().await.unwrap();
 }
@@ -132,12 +105,10 @@ async fn replica_replay_and_snapshot_bootstrap_reach_the_same_digest() {
         test::init_service(create_app(api2.clone())).await,
     ];
     for n in 0..600usize {
-        let status = test::call_service(
-            &apps[n % 2],
-            post("/bards", valid_body(&format!("conv{}", n % 500))),
-        )
-        .await
-        .status();
+        let status =
+            test::call_service(&apps[n % 2], post("/bards", valid_body(&format!("conv{}", n % 500))))
+                .await
+                .status();
         assert!(status == StatusCode::CREATED || status == StatusCode::UNPROCESSABLE_ENTITY);
     }
     api1.node.barrier().await.unwrap();
@@ -148,11 +119,7 @@ async fn replica_replay_and_snapshot_bootstrap_reach_the_same_digest() {
     assert_eq!(digest.count, 500);
     assert_eq!(api2.node.digest().await.unwrap(), digest);
     assert_eq!(replica.node.digest().await.unwrap(), digest);
-    assert_eq!(
-        replay_digest(&stream, end).await,
-        digest,
-        "replay of the log"
-    );
+    assert_eq!(replay_digest(&stream, end).await, digest, "replay of the log");
 
     let snapshot = wait_for_snapshot(&replica).await;
     let replica_app = test::init_service(create_app(replica.clone())).await;
@@ -164,17 +131,8 @@ async fn replica_replay_and_snapshot_bootstrap_reach_the_same_digest() {
     for n in 0..50usize {
         test::call_service(&apps[0], post("/bards", valid_body(&format!("tail{n}")))).await;
     }
-    let restarted = start_instance(
-        &stream,
-        "api1-restarted",
-        Role::Api,
-        Some(snapshot_over_http),
-    )
-    .await;
-    assert_eq!(
-        restarted.node.digest().await.unwrap(),
-        api1.node.digest().await.unwrap()
-    );
+    let restarted = start_instance(&stream, "api1-restarted", Role::Api, Some(snapshot_over_http)).await;
+    assert_eq!(restarted.node.digest().await.unwrap(), api1.node.digest().await.unwrap());
     assert_eq!(restarted.node.view.len(), 550);
     let replica_post = test::call_service(&replica_app, post("/bards", valid_body("nope"))).await;
     assert_eq!(replica_post.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -184,12 +142,7 @@ async fn replica_replay_and_snapshot_bootstrap_reach_the_same_digest() {
 /// The replica's first snapshot that holds every bard it has applied.
 async fn wait_for_snapshot(replica: &actix_web::web::Data<bardo::AppState>) -> Snapshot {
     for _ in 0..100 {
-        if let Some(latest) = replica
-            .node
-            .snapshots
-            .latest()
-            .filter(|s| s.bards == replica.node.view.len())
-        {
+        if let Some(latest) = replica.node.snapshots.latest().filter(|s| s.bards == replica.node.view.len()) {
             return Snapshot::decode(&latest.bytes).unwrap();
         }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
@@ -205,11 +158,7 @@ async fn replay_digest(stream: &str, end: u64) -> bardo_actors::state::StateDige
     let mut seen = HashSet::new();
     while seen.len() < end as usize {
         for entry in reader.next().await.unwrap().unwrap() {
-            assert!(
-                seen.insert(entry.offset),
-                "offset {} delivered twice",
-                entry.offset
-            );
+            assert!(seen.insert(entry.offset), "offset {} delivered twice", entry.offset);
             for event in decode_record(&entry.payload).unwrap().events {
                 state.apply(&event);
             }

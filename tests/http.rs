@@ -35,24 +35,14 @@ async fn create_then_get_on_every_alias() {
     let state = start_state(4).await;
     let app = app!(state);
     for (n, prefix) in RESOURCE_PATHS.iter().enumerate() {
-        let response =
-            test::call_service(&app, post(prefix, valid_body(&format!("bard{n}")))).await;
+        let response = test::call_service(&app, post(prefix, valid_body(&format!("bard{n}")))).await;
         assert_eq!(response.status(), StatusCode::CREATED, "{prefix}");
-        let location = response
-            .headers()
-            .get(header::LOCATION)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let location = response.headers().get(header::LOCATION).unwrap().to_str().unwrap().to_owned();
         assert!(location.starts_with(&format!("{prefix}/")), "{location}");
         let created: Value = test::read_body_json(response).await;
         assert_eq!(created["apelido"], format!("bard{n}"));
         assert_eq!(created["stack"], serde_json::json!(["Rust", "Go"]));
-        assert_eq!(
-            location,
-            format!("{prefix}/{}", created["id"].as_str().unwrap())
-        );
+        assert_eq!(location, format!("{prefix}/{}", created["id"].as_str().unwrap()));
         for other in RESOURCE_PATHS {
             let id = created["id"].as_str().unwrap();
             let response = test::call_service(&app, get(&format!("{other}/{id}"))).await;
@@ -80,31 +70,11 @@ async fn validation_statuses_and_error_body() {
     let state = start_state(2).await;
     let app = app!(state);
     let cases = [
-        (
-            r#"{"apelido":"a","nome":1,"nascimento":"2000-01-01","stack":null}"#,
-            400,
-            "nome",
-        ),
-        (
-            r#"{"apelido":"a","nome":"A","nascimento":"2000-01-01","stack":[1,"PHP"]}"#,
-            400,
-            "stack",
-        ),
-        (
-            r#"{"apelido":null,"nome":"A","nascimento":"2000-01-01"}"#,
-            422,
-            "apelido",
-        ),
-        (
-            r#"{"apelido":"a","nome":"A","nascimento":"2001-02-29"}"#,
-            400,
-            "nascimento",
-        ),
-        (
-            r#"{"apelido":"a","nome":"A","nascimento":"12-12-2000"}"#,
-            400,
-            "nascimento",
-        ),
+        (r#"{"apelido":"a","nome":1,"nascimento":"2000-01-01","stack":null}"#, 400, "nome"),
+        (r#"{"apelido":"a","nome":"A","nascimento":"2000-01-01","stack":[1,"PHP"]}"#, 400, "stack"),
+        (r#"{"apelido":null,"nome":"A","nascimento":"2000-01-01"}"#, 422, "apelido"),
+        (r#"{"apelido":"a","nome":"A","nascimento":"2001-02-29"}"#, 400, "nascimento"),
+        (r#"{"apelido":"a","nome":"A","nascimento":"12-12-2000"}"#, 400, "nascimento"),
         ("not json", 400, "body"),
         ("[]", 400, "body"),
     ];
@@ -112,15 +82,10 @@ async fn validation_statuses_and_error_body() {
         for (body, status, field) in cases {
             let response = test::call_service(&app, post(prefix, body)).await;
             assert_eq!(response.status().as_u16(), status, "{prefix} {body}");
-            assert_eq!(
-                response.headers().get(header::CONTENT_TYPE).unwrap(),
-                "application/json"
-            );
+            assert_eq!(response.headers().get(header::CONTENT_TYPE).unwrap(), "application/json");
             let errors: Value = test::read_body_json(response).await;
             assert_eq!(errors["errors"][0]["field"], field, "{body}");
-            assert!(errors["errors"][0]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()));
+            assert!(errors["errors"][0]["message"].as_str().is_some_and(|m| !m.is_empty()));
         }
     }
     let count = test::call_and_read_body(&app, get("/contagem-bards")).await;
@@ -139,28 +104,17 @@ async fn duplicate_apelido_is_422_and_stored_once() {
         let errors: Value = test::read_body_json(again).await;
         assert_eq!(errors["errors"][0]["field"], "apelido");
     }
-    assert_eq!(
-        test::call_and_read_body(&app, get("/contagem-pessoas")).await,
-        "1"
-    );
+    assert_eq!(test::call_and_read_body(&app, get("/contagem-pessoas")).await, "1");
 }
 
 #[actix_web::test]
 async fn concurrent_creates_of_one_apelido_give_exactly_one_201() {
     let state = start_state(8).await;
     let app = app!(state);
-    let requests =
-        (0..40).map(|n| test::call_service(&app, post(RESOURCE_PATHS[n % 3], valid_body("same"))));
-    let statuses: Vec<u16> = futures::future::join_all(requests)
-        .await
-        .iter()
-        .map(|r| r.status().as_u16())
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
+    let requests = (0..40).map(|n| test::call_service(&app, post(RESOURCE_PATHS[n % 3], valid_body("same"))));
+    let statuses: Vec<u16> =
+        futures::future::join_all(requests).await.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 39);
 }
 
@@ -169,8 +123,7 @@ async fn bodies_over_64_kib_are_413() {
     let state = start_state(2).await;
     let app = app!(state);
     let padding = "x".repeat(70 * 1024);
-    let body =
-        format!(r#"{{"apelido":"big","nome":"Big","nascimento":"2000-01-01","pad":"{padding}"}}"#);
+    let body = format!(r#"{{"apelido":"big","nome":"Big","nascimento":"2000-01-01","pad":"{padding}"}}"#);
     let response = test::call_service(&app, post("/bards", body)).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let response = test::call_service(&app, post("/bards", valid_body("small"))).await;
@@ -182,8 +135,7 @@ async fn count_is_plain_text_and_equal_on_every_alias() {
     let state = start_state(4).await;
     let app = app!(state);
     for n in 0..25 {
-        let response =
-            test::call_service(&app, post("/pessoas", valid_body(&format!("c{n}")))).await;
+        let response = test::call_service(&app, post("/pessoas", valid_body(&format!("c{n}")))).await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     for path in COUNT_PATHS {
@@ -205,16 +157,9 @@ async fn search_on_every_alias_short_terms_accents_and_spaces() {
     let state = start_state(4).await;
     let app = app!(state);
     let body = r#"{"apelido":"josé","nome":"José Roberto","nascimento":"2000-10-01","stack":["C#","Node","Oracle"]}"#;
+    assert_eq!(test::call_service(&app, post("/bards", body)).await.status(), StatusCode::CREATED);
     assert_eq!(
-        test::call_service(&app, post("/bards", body))
-            .await
-            .status(),
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        test::call_service(&app, post("/bards", valid_body("ana")))
-            .await
-            .status(),
+        test::call_service(&app, post("/bards", valid_body("ana"))).await.status(),
         StatusCode::CREATED
     );
     state.node.commit_search_now().await.unwrap();
@@ -231,21 +176,12 @@ async fn search_on_every_alias_short_terms_accents_and_spaces() {
             ("o", 2),
             ("python", 0),
         ] {
-            let found: Value =
-                test::call_and_read_body_json(&app, get(&format!("{prefix}?t={term}"))).await;
-            assert_eq!(
-                found.as_array().unwrap().len(),
-                expected,
-                "{prefix}?t={term}"
-            );
+            let found: Value = test::call_and_read_body_json(&app, get(&format!("{prefix}?t={term}"))).await;
+            assert_eq!(found.as_array().unwrap().len(), expected, "{prefix}?t={term}");
         }
         for query in ["", "?t=", "?q=node"] {
             let response = test::call_service(&app, get(&format!("{prefix}{query}"))).await;
-            assert_eq!(
-                response.status(),
-                StatusCode::BAD_REQUEST,
-                "{prefix}{query}"
-            );
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{prefix}{query}");
         }
     }
 }
@@ -274,10 +210,7 @@ async fn a_new_bard_is_searchable_within_one_second() {
         if found.as_array().unwrap().len() == 1 {
             break;
         }
-        assert!(
-            acknowledged.elapsed() < Duration::from_secs(1),
-            "not searchable after 1 s"
-        );
+        assert!(acknowledged.elapsed() < Duration::from_secs(1), "not searchable after 1 s");
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
     }
     println!("searchable {:?} after the 201", acknowledged.elapsed());
@@ -296,8 +229,5 @@ async fn status_reports_identity_log_and_machine() {
     assert_eq!(status["counts"]["shards"], 3);
     assert_eq!(status["log"]["lag"], 0);
     assert!(status["digest"].as_str().unwrap().starts_with("1-"));
-    assert!(
-        status["version"].is_string() && status["machine"].is_object()
-            || status["machine"].is_null()
-    );
+    assert!(status["version"].is_string() && status["machine"].is_object() || status["machine"].is_null());
 }

@@ -49,8 +49,7 @@ pub struct DecodeError(#[from] rmp_serde::decode::Error);
 
 /// Encodes events as one record; field names are kept so fields can be added compatibly.
 pub fn encode_record(events: &[Event]) -> Vec<u8> {
-    rmp_serde::to_vec_named(&LogRecordRef { events })
-        .expect("serializing owned data to a Vec cannot fail")
+    rmp_serde::to_vec_named(&LogRecordRef { events }).expect("serializing owned data to a Vec cannot fail")
 }
 
 pub fn decode_record(bytes: &[u8]) -> Result<LogRecord, DecodeError> {
@@ -74,12 +73,8 @@ mod tests {
 
     fn sample_events() -> Vec<Event> {
         vec![
-            Event::BardCreated(BardCreated {
-                bard: sample_bard(),
-            }),
-            Event::LogBarrier(LogBarrier {
-                barrier: Uuid::from_u128(7),
-            }),
+            Event::BardCreated(BardCreated { bard: sample_bard() }),
+            Event::LogBarrier(LogBarrier { barrier: Uuid::from_u128(7) }),
         ]
     }
 
@@ -103,22 +98,15 @@ mod tests {
 
     #[test]
     fn v1_bytes_are_pinned() {
-        assert_eq!(
-            decode_record(&pinned_bytes()).unwrap().events,
-            sample_events()
-        );
+        assert_eq!(decode_record(&pinned_bytes()).unwrap().events, sample_events());
         assert_eq!(encode_record(&sample_events()), pinned_bytes());
     }
 
     #[test]
     fn round_trip() {
         let events = vec![
-            Event::BardCreated(BardCreated {
-                bard: sample_bard(),
-            }),
-            Event::LogBarrier(LogBarrier {
-                barrier: Uuid::from_u128(7),
-            }),
+            Event::BardCreated(BardCreated { bard: sample_bard() }),
+            Event::LogBarrier(LogBarrier { barrier: Uuid::from_u128(7) }),
         ];
         let decoded = decode_record(&encode_record(&events)).unwrap();
         assert_eq!(decoded.events, events);

@@ -26,16 +26,12 @@ impl Bard {
     /// Every text a search term may match: apelido, nome and each stack element.
     pub fn searchable_texts(&self) -> impl Iterator<Item = &str> {
         let stack = self.stack.iter().flat_map(|items| items.iter());
-        [&self.apelido, &self.nome]
-            .into_iter()
-            .chain(stack)
-            .map(|text| &**text)
+        [&self.apelido, &self.nome].into_iter().chain(stack).map(|text| &**text)
     }
 
     /// Case-insensitive substring match; `lowercase_term` must already be lowercased.
     pub fn matches(&self, lowercase_term: &str) -> bool {
-        self.searchable_texts()
-            .any(|text| text.to_lowercase().contains(lowercase_term))
+        self.searchable_texts().any(|text| text.to_lowercase().contains(lowercase_term))
     }
 }
 
@@ -50,13 +46,7 @@ pub struct NewBard {
 
 impl NewBard {
     pub fn into_bard(self, id: Uuid) -> Bard {
-        Bard {
-            id,
-            apelido: self.apelido,
-            nome: self.nome,
-            nascimento: self.nascimento,
-            stack: self.stack,
-        }
+        Bard { id, apelido: self.apelido, nome: self.nome, nascimento: self.nascimento, stack: self.stack }
     }
 }
 
@@ -84,10 +74,9 @@ impl BirthDate {
 }
 
 fn parse_digits(digits: &[u8]) -> Option<u32> {
-    digits.iter().try_fold(0u32, |value, &byte| {
-        byte.is_ascii_digit()
-            .then(|| value * 10 + u32::from(byte - b'0'))
-    })
+    digits
+        .iter()
+        .try_fold(0u32, |value, &byte| byte.is_ascii_digit().then(|| value * 10 + u32::from(byte - b'0')))
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {

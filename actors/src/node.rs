@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::actors::log_reader::ApplyTargets;
 use crate::actors::supervisor::StatusBoard;
 use crate::actors::{
-    Append, CommitNow, LogProgress, LogReader, Publisher, PublisherStats, ReportShard, SearchIndex,
-    Shard, ShardReport, SnapshotPolicy, SnapshotStore, Snapshotter, Supervisor,
+    Append, CommitNow, LogProgress, LogReader, Publisher, PublisherStats, RecordPacing, ReportShard,
+    SearchIndex, Shard, ShardReport, SnapshotPolicy, SnapshotStore, Snapshotter, Supervisor,
 };
 use crate::event::{BardCreated, Event, LogBarrier};
 use crate::log::{EventLog, LogError};
@@ -56,6 +56,8 @@ pub struct NodeConfig {
     pub confirm_timeout: Duration,
     /// Bounded wait for this node to apply a confirmed event.
     pub apply_timeout: Duration,
+    /// Group commit: at most one log record per this interval (zero: flush whenever idle).
+    pub record_interval: Duration,
     /// What the supervisor samples (sysfs root, environment, region and zone overrides).
     pub machine: MachineConfig,
 }
@@ -71,6 +73,7 @@ impl Default for NodeConfig {
             search_commit_interval: Duration::from_millis(100),
             confirm_timeout: Duration::from_secs(2),
             apply_timeout: Duration::from_secs(10),
+            record_interval: Duration::ZERO,
             machine: MachineConfig::from_process(),
         }
     }

@@ -53,18 +53,13 @@ impl ReadView {
 
     /// A consistent view for many lookups by sequence number, under one read lock.
     pub fn read(&self) -> ReadGuard<'_> {
-        ReadGuard {
-            inner: self.inner.read(),
-        }
+        ReadGuard { inner: self.inner.read() }
     }
 
     /// Brute-force search, the reference the index is tested against.
     pub fn scan(&self, lowercase_term: &str, limit: usize) -> Vec<Arc<Bard>> {
         let inner = self.inner.read();
-        let matching = inner
-            .by_sequence
-            .iter()
-            .filter(|bard| bard.matches(lowercase_term));
+        let matching = inner.by_sequence.iter().filter(|bard| bard.matches(lowercase_term));
         matching.take(limit).cloned().collect()
     }
 }

@@ -12,9 +12,7 @@ use std::sync::Arc;
 use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
 use tantivy::tokenizer::{NgramTokenizer, TextAnalyzer};
-use tantivy::{
-    DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED,
-};
+use tantivy::{DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED};
 
 use crate::model::{Bard, MAX_NOME_CHARS};
 use crate::read_view::ReadView;
@@ -56,35 +54,15 @@ pub fn create_search_index() -> Result<(SearchWriter, SearchReader), SearchError
         .set_tokenizer(TOKENIZER)
         .set_index_option(IndexRecordOption::Basic)
         .set_fieldnorms(false);
-    let text = builder.add_text_field(
-        TEXT_FIELD,
-        TextOptions::default().set_indexing_options(indexing),
-    );
+    let text = builder.add_text_field(TEXT_FIELD, TextOptions::default().set_indexing_options(indexing));
     let sequence = builder.add_u64_field(SEQUENCE_FIELD, FAST);
     let index = Index::create_in_ram(builder.build());
     let ngrams = NgramTokenizer::new(1, MAX_GRAM_CHARS, false)?;
-    index
-        .tokenizers()
-        .register(TOKENIZER, TextAnalyzer::builder(ngrams).build());
+    index.tokenizers().register(TOKENIZER, TextAnalyzer::builder(ngrams).build());
     let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
-    let reader = index
-        .reader_builder()
-        .reload_policy(ReloadPolicy::Manual)
-        .try_into()?;
-    let read_half = SearchReader {
-        reader: reader.clone(),
-        text,
-    };
-    Ok((
-        SearchWriter {
-            writer,
-            reader,
-            text,
-            sequence,
-            uncommitted: 0,
-        },
-        read_half,
-    ))
+    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+    let read_half = SearchReader { reader: reader.clone(), text };
+    Ok((SearchWriter { writer, reader, text, sequence, uncommitted: 0 }, read_half))
 }
 
 impl SearchWriter {
@@ -123,12 +101,7 @@ impl SearchReader {
     }
 
     /// Up to `limit` bards whose apelido, nome or a stack element contains `term`, ignoring case.
-    pub fn search(
-        &self,
-        view: &ReadView,
-        term: &str,
-        limit: usize,
-    ) -> Result<Vec<Arc<Bard>>, SearchError> {
+    pub fn search(&self, view: &ReadView, term: &str, limit: usize) -> Result<Vec<Arc<Bard>>, SearchError> {
         let term = term.to_lowercase();
         // No stored text is longer than a nome: a longer term cannot match anything.
         if term.is_empty() || term.chars().count() > MAX_NOME_CHARS || limit == 0 {
@@ -138,10 +111,7 @@ impl SearchReader {
         let mut found = vec![];
         let bards = view.read();
         self.for_each_candidate(&*query, |sequence| {
-            if let Some(bard) = bards
-                .by_sequence(sequence)
-                .filter(|bard| bard.matches(&term))
-            {
+            if let Some(bard) = bards.by_sequence(sequence).filter(|bard| bard.matches(&term)) {
                 found.push(Arc::clone(bard));
             }
             if found.len() >= limit {
@@ -158,17 +128,13 @@ impl SearchReader {
         let grams: BTreeSet<String> = if chars.len() <= MAX_GRAM_CHARS {
             BTreeSet::from([lowercase_term.to_owned()])
         } else {
-            chars
-                .windows(MAX_GRAM_CHARS)
-                .map(|gram| gram.iter().collect())
-                .collect()
+            chars.windows(MAX_GRAM_CHARS).map(|gram| gram.iter().collect()).collect()
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = grams
             .iter()
             .map(|gram| {
                 let term = Term::from_field_text(self.text, gram);
-                let query: Box<dyn Query> =
-                    Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                let query: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
                 (Occur::Must, query)
             })
             .collect();

@@ -38,11 +38,7 @@ impl Snapshot {
     /// Captures the read view. The offset is read first, so it never runs ahead of the bards.
     pub fn capture(view: &ReadView, progress: &LogProgress) -> Snapshot {
         let next_offset = progress.next_offset.load(Ordering::Acquire);
-        Snapshot {
-            version: SNAPSHOT_VERSION,
-            next_offset,
-            bards: view.all(),
-        }
+        Snapshot { version: SNAPSHOT_VERSION, next_offset, bards: view.all() }
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -59,11 +55,7 @@ impl Snapshot {
 
     /// The snapshot's bards as the events that created them, in order.
     pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
-        self.bards.iter().map(|bard| {
-            Event::BardCreated(BardCreated {
-                bard: Arc::clone(bard),
-            })
-        })
+        self.bards.iter().map(|bard| Event::BardCreated(BardCreated { bard: Arc::clone(bard) }))
     }
 
     /// A pure state rebuilt from the snapshot (what `replay` starts from).
@@ -113,15 +105,8 @@ mod tests {
 
     #[test]
     fn unknown_versions_are_refused() {
-        let snapshot = Snapshot {
-            version: 99,
-            next_offset: 0,
-            bards: vec![],
-        };
-        assert!(matches!(
-            Snapshot::decode(&snapshot.encode()),
-            Err(SnapshotError::Version(99))
-        ));
+        let snapshot = Snapshot { version: 99, next_offset: 0, bards: vec![] };
+        assert!(matches!(Snapshot::decode(&snapshot.encode()), Err(SnapshotError::Version(99))));
         assert!(Snapshot::decode(b"garbage").is_err());
     }
 }

@@ -42,10 +42,7 @@ impl StateDigest {
 
     /// The digest of the union of two disjoint sets (shards).
     pub fn combine(self, other: StateDigest) -> StateDigest {
-        StateDigest {
-            count: self.count + other.count,
-            sum: self.sum.wrapping_add(other.sum),
-        }
+        StateDigest { count: self.count + other.count, sum: self.sum.wrapping_add(other.sum) }
     }
 }
 
@@ -103,8 +100,7 @@ impl State {
             return Outcome::ApelidoTaken;
         }
         let rehash = |held: &Arc<Bard>| xxh3_64(held.apelido.as_bytes());
-        self.by_apelido
-            .insert_unique(hash, Arc::clone(bard), rehash);
+        self.by_apelido.insert_unique(hash, Arc::clone(bard), rehash);
         self.by_id.insert(bard.id, Arc::clone(bard));
         self.digest.add(bard);
         Outcome::Created
@@ -116,9 +112,7 @@ impl State {
 
     pub fn contains_apelido(&self, apelido: &str) -> bool {
         let hash = xxh3_64(apelido.as_bytes());
-        self.by_apelido
-            .find(hash, |held| &*held.apelido == apelido)
-            .is_some()
+        self.by_apelido.find(hash, |held| &*held.apelido == apelido).is_some()
     }
 
     pub fn len(&self) -> usize {

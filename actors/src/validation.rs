@@ -32,14 +32,8 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn single(kind: RejectionKind, field: &str, message: impl Into<String>) -> Self {
-        let problem = FieldProblem {
-            field: field.to_owned(),
-            message: message.into(),
-        };
-        Rejection {
-            kind,
-            problems: vec![problem],
-        }
+        let problem = FieldProblem { field: field.to_owned(), message: message.into() };
+        Rejection { kind, problems: vec![problem] }
     }
 }
 
@@ -53,36 +47,22 @@ struct Problems {
 impl Problems {
     fn add(&mut self, kind: RejectionKind, field: &str, message: String) {
         self.first_kind.get_or_insert(kind);
-        self.found.push(FieldProblem {
-            field: field.to_owned(),
-            message,
-        });
+        self.found.push(FieldProblem { field: field.to_owned(), message });
     }
 
     fn into_rejection(self) -> Option<Rejection> {
         let kind = self.first_kind?;
-        Some(Rejection {
-            kind,
-            problems: self.found,
-        })
+        Some(Rejection { kind, problems: self.found })
     }
 }
 
 /// Parses and validates a create body.
 pub fn parse_new_bard(body: &[u8]) -> Result<NewBard, Rejection> {
     let value: Value = serde_json::from_slice(body).map_err(|error| {
-        Rejection::single(
-            RejectionKind::Malformed,
-            "body",
-            format!("not valid JSON: {error}"),
-        )
+        Rejection::single(RejectionKind::Malformed, "body", format!("not valid JSON: {error}"))
     })?;
     let Value::Object(object) = value else {
-        return Err(Rejection::single(
-            RejectionKind::Malformed,
-            "body",
-            "expected a JSON object",
-        ));
+        return Err(Rejection::single(RejectionKind::Malformed, "body", "expected a JSON object"));
     };
     validate_object(&object)
 }
@@ -97,12 +77,9 @@ fn validate_object(object: &Map<String, Value>) -> Result<NewBard, Rejection> {
         return Err(rejection);
     }
     match (apelido, nome, nascimento, stack) {
-        (Some(apelido), Some(nome), Some(nascimento), Some(stack)) => Ok(NewBard {
-            apelido: apelido.into(),
-            nome: nome.into(),
-            nascimento,
-            stack,
-        }),
+        (Some(apelido), Some(nome), Some(nascimento), Some(stack)) => {
+            Ok(NewBard { apelido: apelido.into(), nome: nome.into(), nascimento, stack })
+        }
         _ => unreachable!("every missing field records a problem"),
     }
 }
@@ -114,18 +91,12 @@ fn required_text<'a>(
     problems: &mut Problems,
 ) -> Option<&'a str> {
     match object.get(field) {
-        None | Some(Value::Null) => {
-            problems.add(RejectionKind::Unprocessable, field, "is required".into())
-        }
+        None | Some(Value::Null) => problems.add(RejectionKind::Unprocessable, field, "is required".into()),
         Some(Value::String(text)) => match check_length(text, max_chars) {
             Ok(()) => return Some(text),
             Err(message) => problems.add(RejectionKind::Unprocessable, field, message),
         },
-        Some(other) => problems.add(
-            RejectionKind::Malformed,
-            field,
-            type_message(other, "a string"),
-        ),
+        Some(other) => problems.add(RejectionKind::Malformed, field, type_message(other, "a string")),
     }
     None
 }
@@ -144,14 +115,10 @@ fn check_length(text: &str, max_chars: usize) -> Result<(), String> {
 fn birth_date(object: &Map<String, Value>, problems: &mut Problems) -> Option<BirthDate> {
     let field = "nascimento";
     match object.get(field) {
-        None | Some(Value::Null) => {
-            problems.add(RejectionKind::Unprocessable, field, "is required".into())
+        None | Some(Value::Null) => problems.add(RejectionKind::Unprocessable, field, "is required".into()),
+        Some(Value::String(text)) if text.is_empty() => {
+            problems.add(RejectionKind::Unprocessable, field, "must not be empty".into())
         }
-        Some(Value::String(text)) if text.is_empty() => problems.add(
-            RejectionKind::Unprocessable,
-            field,
-            "must not be empty".into(),
-        ),
         Some(Value::String(text)) => match BirthDate::parse(text) {
             Some(date) => return Some(date),
             None => problems.add(
@@ -160,38 +127,24 @@ fn birth_date(object: &Map<String, Value>, problems: &mut Problems) -> Option<Bi
                 format!("{text:?} is not a calendar date in the form YYYY-MM-DD"),
             ),
         },
-        Some(other) => problems.add(
-            RejectionKind::Malformed,
-            field,
-            type_message(other, "a string"),
-        ),
+        Some(other) => problems.add(RejectionKind::Malformed, field, type_message(other, "a string")),
     }
     None
 }
 
 /// `Some(None)` is a valid absent stack; `None` means a problem was recorded.
-fn optional_stack(
-    object: &Map<String, Value>,
-    problems: &mut Problems,
-) -> Option<Option<Box<[Box<str>]>>> {
+fn optional_stack(object: &Map<String, Value>, problems: &mut Problems) -> Option<Option<Box<[Box<str>]>>> {
     let items = match object.get("stack") {
         None | Some(Value::Null) => return Some(None),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            problems.add(
-                RejectionKind::Malformed,
-                "stack",
-                type_message(other, "an array"),
-            );
+            problems.add(RejectionKind::Malformed, "stack", type_message(other, "an array"));
             return None;
         }
     };
     let before = problems.found.len();
-    let accepted: Vec<Box<str>> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(index, item)| stack_item(index, item, problems))
-        .collect();
+    let accepted: Vec<Box<str>> =
+        items.iter().enumerate().filter_map(|(index, item)| stack_item(index, item, problems)).collect();
     (problems.found.len() == before).then(|| Some(accepted.into_boxed_slice()))
 }
 

@@ -179,18 +179,13 @@ impl Replay {
 
     /// Applies the entries of one chunk below `end` that were not applied yet, in order.
     async fn apply_chunk(&mut self, entries: Vec<LogEntry>, end: Offset) -> anyhow::Result<()> {
-        let fresh: Vec<LogEntry> = entries
-            .into_iter()
-            .filter(|entry| entry.offset >= self.next && entry.offset < end)
-            .collect();
+        let fresh: Vec<LogEntry> =
+            entries.into_iter().filter(|entry| entry.offset >= self.next && entry.offset < end).collect();
         for entry in &fresh {
             self.apply_entry(entry);
         }
         if let Some(republisher) = &mut self.republisher {
-            republisher
-                .write(&fresh)
-                .await
-                .context("republishing records")?;
+            republisher.write(&fresh).await.context("republishing records")?;
         }
         if let Some(progress) = &mut self.progress {
             progress.tick(&self.stats, self.next);

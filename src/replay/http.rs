@@ -30,18 +30,12 @@ impl HttpUrl {
         };
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         anyhow::ensure!(!authority.is_empty(), "{url}: no host");
-        Ok(HttpUrl {
-            authority: authority.to_string(),
-            path_prefix: path.trim_end_matches('/').to_string(),
-        })
+        Ok(HttpUrl { authority: authority.to_string(), path_prefix: path.trim_end_matches('/').to_string() })
     }
 
     fn socket_address(&self) -> String {
         // A bracketed IPv6 literal ends with `]`; otherwise a colon means a port is present.
-        let has_port = self
-            .authority
-            .rsplit_once(':')
-            .is_some_and(|(_, port)| !port.ends_with(']'));
+        let has_port = self.authority.rsplit_once(':').is_some_and(|(_, port)| !port.ends_with(']'));
         if has_port {
             self.authority.clone()
         } else {
@@ -51,19 +45,18 @@ impl HttpUrl {
 }
 
 /// GETs `path` (appended to the URL's prefix); returns the status code and the body.
-pub fn get(url: &HttpUrl, path: &str, timeout: Duration) -> anyhow::Result<(u16, String)> {
+/// `connect` bounds the connection, `answer` each read and write after it.
+pub fn get(url: &HttpUrl, path: &str, connect: Duration, answer: Duration) -> anyhow::Result<(u16, String)> {
     let address = url.socket_address();
-    let mut stream = connect(&address, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
+    let mut stream = self::connect(&address, connect)?;
+    stream.set_read_timeout(Some(answer))?;
+    stream.set_write_timeout(Some(answer))?;
     let request = format!(
         "GET {}{path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\
          User-Agent: bardo-replay\r\nConnection: close\r\n\r\n",
         url.path_prefix, url.authority
     );
-    stream
-        .write_all(request.as_bytes())
-        .with_context(|| format!("sending the request to {address}"))?;
+    stream.write_all(request.as_bytes()).with_context(|| format!("sending the request to {address}"))?;
     let mut response = Vec::new();
     stream
         .take(MAX_RESPONSE_BYTES)
@@ -74,9 +67,7 @@ pub fn get(url: &HttpUrl, path: &str, timeout: Duration) -> anyhow::Result<(u16,
 
 fn connect(address: &str, timeout: Duration) -> anyhow::Result<TcpStream> {
     let mut last_error = None;
-    let candidates = address
-        .to_socket_addrs()
-        .with_context(|| format!("resolving {address}"))?;
+    let candidates = address.to_socket_addrs().with_context(|| format!("resolving {address}"))?;
     for candidate in candidates {
         match TcpStream::connect_timeout(&candidate, timeout) {
             Ok(stream) => return Ok(stream),
@@ -109,20 +100,11 @@ pub fn parse_response(response: &[u8]) -> anyhow::Result<(u16, String)> {
             chunked = value.eq_ignore_ascii_case("chunked");
         } else if name.eq_ignore_ascii_case("content-length") {
             let length: usize = value.parse().context("bad content-length")?;
-            body = body
-                .get(..length)
-                .context("body shorter than content-length")?;
+            body = body.get(..length).context("body shorter than content-length")?;
         }
     }
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        body.to_vec()
-    };
-    Ok((
-        status,
-        String::from_utf8(body).context("body is not UTF-8")?,
-    ))
+    let body = if chunked { dechunk(body)? } else { body.to_vec() };
+    Ok((status, String::from_utf8(body).context("body is not UTF-8")?))
 }
 
 fn dechunk(mut body: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -142,9 +124,7 @@ fn dechunk(mut body: &[u8]) -> anyhow::Result<Vec<u8>> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+    haystack.windows(needle.len()).position(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -160,10 +140,7 @@ mod tests {
         let url = HttpUrl::parse("localhost/api").unwrap();
         assert_eq!(url.socket_address(), "localhost:80");
         assert_eq!(url.path_prefix, "/api");
-        assert_eq!(
-            HttpUrl::parse("[::1]").unwrap().socket_address(),
-            "[::1]:80"
-        );
+        assert_eq!(HttpUrl::parse("[::1]").unwrap().socket_address(), "[::1]:80");
         assert!(HttpUrl::parse("https://x").is_err());
         assert!(HttpUrl::parse("ftp://x").is_err());
     }
@@ -174,10 +151,7 @@ mod tests {
         assert_eq!(parse_response(plain).unwrap(), (200, "{}".to_string()));
         let chunked =
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4;x=1\r\n\":1}\r\n0\r\n\r\n";
-        assert_eq!(
-            parse_response(chunked).unwrap(),
-            (200, "{\"a\":1}".to_string())
-        );
+        assert_eq!(parse_response(chunked).unwrap(), (200, "{\"a\":1}".to_string()));
         assert!(parse_response(b"garbage").is_err());
     }
 }

@@ -20,6 +20,8 @@ pub struct Progress {
     first: Offset,
     end: Offset,
     events_at_begin: u64,
+    /// The offset the last drawn line showed: the final line is not repeated.
+    drawn_at: Option<Offset>,
 }
 
 impl Progress {
@@ -30,16 +32,13 @@ impl Progress {
         Progress {
             label: label.into(),
             terminal,
-            interval: if terminal {
-                TERMINAL_INTERVAL
-            } else {
-                PLAIN_INTERVAL
-            },
+            interval: if terminal { TERMINAL_INTERVAL } else { PLAIN_INTERVAL },
             began: now,
             last_draw: now,
             first: 0,
             end: 0,
             events_at_begin: 0,
+            drawn_at: None,
         }
     }
 
@@ -50,6 +49,7 @@ impl Progress {
         self.first = first;
         self.end = end;
         self.events_at_begin = events_so_far;
+        self.drawn_at = None;
     }
 
     /// Redraws when the interval has passed; cheap otherwise.
@@ -61,7 +61,9 @@ impl Progress {
 
     /// The final state of this pass; ends the in-place line on a terminal.
     pub(crate) fn finish(&mut self, stats: &ReplayStats, next: Offset) {
-        self.draw(stats, next);
+        if self.drawn_at != Some(next) {
+            self.draw(stats, next);
+        }
         if self.terminal {
             eprintln!();
         }
@@ -69,14 +71,11 @@ impl Progress {
 
     fn draw(&mut self, stats: &ReplayStats, next: Offset) {
         self.last_draw = Instant::now();
+        self.drawn_at = Some(next);
         let line = self.line(stats, next);
         let mut stderr = std::io::stderr().lock();
         // A failed write to stderr is not worth failing the replay for.
-        let _ = if self.terminal {
-            write!(stderr, "\r{line}\x1b[K")
-        } else {
-            writeln!(stderr, "{line}")
-        };
+        let _ = if self.terminal { write!(stderr, "\r{line}\x1b[K") } else { writeln!(stderr, "{line}") };
         let _ = stderr.flush();
     }
 
@@ -84,13 +83,11 @@ impl Progress {
         let elapsed = self.began.elapsed();
         let total = self.end.saturating_sub(self.first);
         let done = next.saturating_sub(self.first).min(total);
-        let percent = if total == 0 {
-            100.0
-        } else {
-            done as f64 * 100.0 / total as f64
-        };
+        let percent = if total == 0 { 100.0 } else { done as f64 * 100.0 / total as f64 };
         let record_rate = per_second(done, elapsed);
-        let eta = if record_rate > 0.0 {
+        // Connecting takes a moment: an ETA from the first record alone would be nonsense.
+        let settled = elapsed >= Duration::from_secs(1) || done * 100 >= total;
+        let eta = if settled && record_rate > 0.0 {
             format!("{:.1}s", (total - done) as f64 / record_rate)
         } else {
             "?".to_string()

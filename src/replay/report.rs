@@ -85,9 +85,7 @@ impl Report<'_> {
                     .into(),
             );
         }
-        let last = stats
-            .last_offset
-            .map_or_else(|| "none".to_string(), |offset| offset.to_string());
+        let last = stats.last_offset.map_or_else(|| "none".to_string(), |offset| offset.to_string());
         lines.extend([
             format!("count        {}", replay.state().len()),
             format!("last offset  {last}"),
@@ -115,11 +113,7 @@ impl Report<'_> {
         let stats = self.replay.stats();
         let mut line = format!("{} (undecodable {}", stats.records, stats.undecodable);
         if !stats.undecodable_offsets.is_empty() {
-            let offsets: Vec<String> = stats
-                .undecodable_offsets
-                .iter()
-                .map(ToString::to_string)
-                .collect();
+            let offsets: Vec<String> = stats.undecodable_offsets.iter().map(ToString::to_string).collect();
             line.push_str(&format!(" at offsets {}", offsets.join(", ")));
         }
         line.push(')');
@@ -144,9 +138,7 @@ fn republished_line(done: &Republished) -> String {
 
 fn verdict_line(verdict: &Verdict) -> String {
     let instance = &verdict.instance;
-    let next = instance
-        .next_offset
-        .map_or_else(|| "?".to_string(), |offset| offset.to_string());
+    let next = instance.next_offset.map_or_else(|| "?".to_string(), |offset| offset.to_string());
     let word = if verdict.matched { "MATCH" } else { "MISMATCH" };
     let mut line = format!(
         "verify       {word}: {} has digest {} with {} bards at next offset {next}; \

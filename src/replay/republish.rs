@@ -13,14 +13,21 @@ pub struct Republisher {
     written: u64,
 }
 
+impl std::fmt::Debug for Republisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Republisher")
+            .field("target", &self.target.describe())
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
 impl Republisher {
     /// Checks that `target` is empty (end offset 0); refuses otherwise.
     pub async fn open(target: Arc<dyn EventLog>, timeout: Duration) -> anyhow::Result<Self> {
         let end = tokio::time::timeout(timeout, target.end_offset())
             .await
-            .map_err(|_| {
-                anyhow::anyhow!("probing the republish target timed out after {timeout:?}")
-            })?
+            .map_err(|_| anyhow::anyhow!("probing the republish target timed out after {timeout:?}"))?
             .with_context(|| format!("probing the republish target {}", target.describe()))?;
         anyhow::ensure!(
             end == 0,
@@ -36,17 +43,14 @@ impl Republisher {
     /// then duplicate it; stopping leaves the operator an exact count instead.
     pub async fn write(&mut self, entries: &[LogEntry]) -> anyhow::Result<()> {
         for entry in entries {
-            self.target
-                .append(entry.payload.clone())
-                .await
-                .with_context(|| {
-                    format!(
-                        "appending source offset {} to {} after {} records confirmed",
-                        entry.offset,
-                        self.target.describe(),
-                        self.written
-                    )
-                })?;
+            self.target.append(entry.payload.clone()).await.with_context(|| {
+                format!(
+                    "appending source offset {} to {} after {} records confirmed",
+                    entry.offset,
+                    self.target.describe(),
+                    self.written
+                )
+            })?;
             self.written += 1;
         }
         Ok(())
@@ -61,9 +65,7 @@ impl Republisher {
     pub async fn target_end(&self, timeout: Duration) -> anyhow::Result<Offset> {
         tokio::time::timeout(timeout, self.target.end_offset())
             .await
-            .map_err(|_| {
-                anyhow::anyhow!("probing the republish target timed out after {timeout:?}")
-            })?
+            .map_err(|_| anyhow::anyhow!("probing the republish target timed out after {timeout:?}"))?
             .context("probing the republish target's end offset")
     }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::engine::Replay;
 use super::http::{self, HttpUrl};
+use super::Patience;
 
 /// Comparisons tried before calling it a mismatch; the pause lets a lagging instance catch up.
 const ATTEMPTS: u32 = 5;
@@ -29,9 +30,8 @@ pub struct InstanceStatus {
 
 impl InstanceStatus {
     pub fn from_json(status: &Value) -> anyhow::Result<InstanceStatus> {
-        let digest = status["digest"]
-            .as_str()
-            .context("no string `digest` field: not a bardo /status document")?;
+        let digest =
+            status["digest"].as_str().context("no string `digest` field: not a bardo /status document")?;
         let bards = status["counts"]["bards"]
             .as_u64()
             .context("no number `counts.bards` field: not a bardo /status document")?;
@@ -49,16 +49,12 @@ impl InstanceStatus {
 pub struct Verifier {
     url: HttpUrl,
     shown: String,
-    timeout: Duration,
+    patience: Patience,
 }
 
 impl Verifier {
-    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Verifier> {
-        Ok(Verifier {
-            url: HttpUrl::parse(url)?,
-            shown: url.to_string(),
-            timeout,
-        })
+    pub fn new(url: &str, patience: Patience) -> anyhow::Result<Verifier> {
+        Ok(Verifier { url: HttpUrl::parse(url)?, shown: url.to_string(), patience })
     }
 
     pub fn url(&self) -> &str {
@@ -67,8 +63,9 @@ impl Verifier {
 
     /// GETs `/status` (blocking I/O, so off the runtime's thread).
     pub async fn fetch(&self) -> anyhow::Result<InstanceStatus> {
-        let (url, timeout) = (self.url.clone(), self.timeout);
-        let (code, body) = tokio::task::spawn_blocking(move || http::get(&url, "/status", timeout))
+        let (url, patience) = (self.url.clone(), self.patience);
+        let get = move || http::get(&url, "/status", patience.connect, patience.answer);
+        let (code, body) = tokio::task::spawn_blocking(get)
             .await
             .context("the HTTP client thread failed")?
             .with_context(|| format!("GET {}/status", self.shown.trim_end_matches('/')))?;
@@ -102,11 +99,8 @@ pub async fn verify(
     let mut status = first;
     let mut attempt = 1;
     loop {
-        if let Some(next) = status
-            .next_offset
-            .filter(|&next| next > replay.next_offset())
-        {
-            ensure_reachable(log, next, verifier.timeout).await?;
+        if let Some(next) = status.next_offset.filter(|&next| next > replay.next_offset()) {
+            ensure_reachable(log, next, verifier.patience.answer).await?;
             replay.read_until(log, next).await?;
         }
         let verdict = compare(replay, verifier, status, attempt);
@@ -122,15 +116,8 @@ pub async fn verify(
 
 /// An instance ahead of the stream's end reads another stream or broker: say so rather than
 /// wait for records that will never come.
-pub async fn ensure_reachable(
-    log: &dyn EventLog,
-    next: Offset,
-    timeout: Duration,
-) -> anyhow::Result<()> {
-    let end = tokio::time::timeout(timeout, log.end_offset())
-        .await
-        .map_err(|_| anyhow::anyhow!("probing the stream's end timed out after {timeout:?}"))?
-        .context("probing the stream's end")?;
+pub async fn ensure_reachable(log: &dyn EventLog, next: Offset, timeout: Duration) -> anyhow::Result<()> {
+    let end = super::probe_end(log, timeout).await?;
     anyhow::ensure!(
         next <= end,
         "the instance has applied up to offset {next} but {} ends at {end}: \
@@ -140,18 +127,18 @@ pub async fn ensure_reachable(
     Ok(())
 }
 
-fn compare(
-    replay: &Replay,
-    verifier: &Verifier,
-    instance: InstanceStatus,
-    attempts: u32,
-) -> Verdict {
+fn compare(replay: &Replay, verifier: &Verifier, instance: InstanceStatus, attempts: u32) -> Verdict {
     let replay_digest = replay.state().digest().to_string();
     let replay_count = replay.state().len() as u64;
     let replay_next_offset = replay.next_offset();
     let matched = instance.digest == replay_digest && instance.bards == replay_count;
     let note = match instance.next_offset {
         _ if matched => None,
+        _ if instance.digest == replay_digest => Some(
+            "the digests agree but counts.bards differs: /status samples its read view after \
+             its digest, so the log was probably not quiescent"
+                .into(),
+        ),
         None => Some("the instance reports no log.next_offset: offsets not compared".into()),
         Some(next) if next < replay_next_offset => Some(format!(
             "the instance is behind the replay (its next offset {next} < {replay_next_offset}): \

@@ -20,10 +20,7 @@ pub fn fresh_stream(test: &str) -> String {
 }
 
 pub async fn connect(stream: &str) -> Arc<RabbitMqLog> {
-    let address = StreamAddress {
-        url: amqp_url(),
-        stream: stream.into(),
-    };
+    let address = StreamAddress { url: amqp_url(), stream: stream.into() };
     RabbitMqLog::connect(address).await.unwrap_or_else(|error| {
         panic!("RabbitMQ must be running for these tests (bash ops/rabbitmq.sh ensure): {error}")
     })
@@ -36,23 +33,15 @@ pub async fn start_instance(
     role: Role,
     snapshot: Option<Snapshot>,
 ) -> web::Data<AppState> {
-    let mut config = NodeConfig {
-        role,
-        shards: 4,
-        ..NodeConfig::default()
-    };
+    let mut config = NodeConfig { role, shards: 4, ..NodeConfig::default() };
     if role == Role::Replica {
         config.snapshots = Some(bardo_actors::actors::SnapshotPolicy {
             every_events: 100,
             every: Duration::from_millis(500),
         });
     }
-    let node = Node::start(connect(stream).await, config, snapshot)
-        .await
-        .expect("node starts");
-    node.caught_up(Duration::from_secs(30))
-        .await
-        .expect("node catches up");
+    let node = Node::start(connect(stream).await, config, snapshot).await.expect("node starts");
+    node.caught_up(Duration::from_secs(30)).await.expect("node catches up");
     let identity = Identity::new(role.name(), Some(name.into()), Some("test".into()));
     web::Data::new(AppState { node, identity })
 }

@@ -13,13 +13,8 @@ use bardo_actors::{Node, NodeConfig};
 
 /// Starts a node with `shards` shard actors; call inside an actix System (`#[actix_web::test]`).
 pub async fn start_state(shards: usize) -> web::Data<AppState> {
-    let config = NodeConfig {
-        shards,
-        ..NodeConfig::default()
-    };
-    let node = Node::start(Arc::new(EmbeddedLog::default()), config, None)
-        .await
-        .expect("node starts");
+    let config = NodeConfig { shards, ..NodeConfig::default() };
+    let node = Node::start(Arc::new(EmbeddedLog::default()), config, None).await.expect("node starts");
     let identity = Identity::new("api", Some("test".into()), Some("test-site".into()));
     web::Data::new(AppState { node, identity })
 }
@@ -29,11 +24,7 @@ pub fn shared_dir() -> PathBuf {
     let dir = std::env::var_os("BARDO_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    assert!(
-        dir.join("rinha-2023-q3").is_dir(),
-        "tournament data not found under {}",
-        dir.display()
-    );
+    assert!(dir.join("rinha-2023-q3").is_dir(), "tournament data not found under {}", dir.display());
     dir
 }
 

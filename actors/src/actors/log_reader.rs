@@ -50,11 +50,7 @@ pub struct LogReader {
 
 impl LogReader {
     pub fn new(log: Arc<dyn EventLog>, targets: ApplyTargets, progress: Arc<LogProgress>) -> Self {
-        LogReader {
-            log,
-            targets,
-            progress,
-        }
+        LogReader { log, targets, progress }
     }
 
     /// Decodes the entries not applied yet (a re-delivery after reconnect is skipped by offset).
@@ -66,9 +62,7 @@ impl LogReader {
             match decode_record(&entry.payload) {
                 Ok(record) => events.extend(record.events),
                 Err(error) => {
-                    self.progress
-                        .undecodable_records
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.progress.undecodable_records.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(offset = entry.offset, %error, "skipping undecodable record");
                 }
             }
@@ -78,12 +72,8 @@ impl LogReader {
     }
 
     fn applied(&self, last: Offset, applied: AppliedBatch) {
-        self.progress
-            .events_applied
-            .fetch_add(applied.events, Ordering::Relaxed);
-        self.progress
-            .bards_created
-            .fetch_add(applied.created, Ordering::Relaxed);
+        self.progress.events_applied.fetch_add(applied.events, Ordering::Relaxed);
+        self.progress.bards_created.fetch_add(applied.created, Ordering::Relaxed);
         self.progress.next_offset.store(last + 1, Ordering::Release);
     }
 }
@@ -139,17 +129,13 @@ pub(crate) async fn apply_batch(
             per_shard[shard_for(&created.bard.apelido, shard_count)].push(event.clone());
         }
     }
-    let sends = targets
-        .shards
-        .iter()
-        .zip(per_shard)
-        .map(|(shard, events)| async move {
-            if events.is_empty() {
-                Ok(vec![])
-            } else {
-                shard.send(ApplyEvents { events }).await
-            }
-        });
+    let sends = targets.shards.iter().zip(per_shard).map(|(shard, events)| async move {
+        if events.is_empty() {
+            Ok(vec![])
+        } else {
+            shard.send(ApplyEvents { events }).await
+        }
+    });
     let mut outcomes = Vec::with_capacity(shard_count);
     for outcome in join_all(sends).await {
         outcomes.push(outcome?.into_iter());
@@ -180,19 +166,10 @@ async fn publish_outcomes(
             _ => None,
         })
         .collect();
-    let applied = AppliedBatch {
-        events: decided.len() as u64,
-        created: created.len() as u64,
-    };
+    let applied = AppliedBatch { events: decided.len() as u64, created: created.len() as u64 };
     if !created.is_empty() {
         let first_sequence = targets.view.publish(&created);
-        targets
-            .search_index
-            .send(IndexBards {
-                first_sequence,
-                bards: created,
-            })
-            .await?;
+        targets.search_index.send(IndexBards { first_sequence, bards: created }).await?;
     }
     for (event, outcome) in decided {
         match event {

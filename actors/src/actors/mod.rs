@@ -8,7 +8,7 @@ pub mod snapshotter;
 pub mod supervisor;
 
 pub use log_reader::{LogProgress, LogReader};
-pub use publisher::{Append, Publisher, PublisherStats};
+pub use publisher::{Append, Publisher, PublisherStats, RecordPacing};
 pub use search_index::{CommitNow, IndexBards, SearchIndex};
 pub use shard::{ApplyEvents, ReportShard, Shard, ShardReport};
 pub use snapshotter::{EncodedSnapshot, SnapshotPolicy, SnapshotStore, Snapshotter};

@@ -20,10 +20,7 @@ pub struct SearchIndex {
 
 impl SearchIndex {
     pub fn new(writer: SearchWriter, commit_interval: Duration) -> Self {
-        SearchIndex {
-            writer,
-            commit_interval,
-        }
+        SearchIndex { writer, commit_interval }
     }
 
     fn commit(&mut self) -> Result<usize, SearchError> {
@@ -61,10 +58,7 @@ impl Handler<IndexBards> for SearchIndex {
 
     fn handle(&mut self, message: IndexBards, _: &mut Self::Context) {
         for (offset, bard) in message.bards.iter().enumerate() {
-            if let Err(error) = self
-                .writer
-                .add(message.first_sequence + offset as u64, bard)
-            {
+            if let Err(error) = self.writer.add(message.first_sequence + offset as u64, bard) {
                 tracing::error!(%error, id = %bard.id, "bard could not be indexed");
             }
         }

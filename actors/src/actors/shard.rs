@@ -15,9 +15,7 @@ pub struct Shard {
 
 impl Shard {
     pub fn new() -> Self {
-        Shard {
-            state: State::default(),
-        }
+        Shard { state: State::default() }
     }
 }
 
@@ -46,13 +44,7 @@ impl Handler<ApplyEvents> for Shard {
     type Result = MessageResult<ApplyEvents>;
 
     fn handle(&mut self, message: ApplyEvents, _: &mut Self::Context) -> Self::Result {
-        MessageResult(
-            message
-                .events
-                .iter()
-                .map(|event| self.state.apply(event))
-                .collect(),
-        )
+        MessageResult(message.events.iter().map(|event| self.state.apply(event)).collect())
     }
 }
 
@@ -71,9 +63,6 @@ impl Handler<ReportShard> for Shard {
     type Result = MessageResult<ReportShard>;
 
     fn handle(&mut self, _: ReportShard, _: &mut Self::Context) -> Self::Result {
-        MessageResult(ShardReport {
-            bards: self.state.len(),
-            digest: self.state.digest(),
-        })
+        MessageResult(ShardReport { bards: self.state.len(), digest: self.state.digest() })
     }
 }

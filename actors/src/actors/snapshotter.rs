@@ -61,21 +61,13 @@ impl Snapshotter {
         store: Arc<SnapshotStore>,
         policy: SnapshotPolicy,
     ) -> Self {
-        Snapshotter {
-            view,
-            progress,
-            store,
-            policy,
-            last_events: 0,
-            last_taken: Instant::now(),
-        }
+        Snapshotter { view, progress, store, policy, last_events: 0, last_taken: Instant::now() }
     }
 
     fn take_if_due(&mut self) {
         let events = self.progress.events_applied.load(Ordering::Relaxed);
         let changed = events - self.last_events;
-        let due =
-            changed >= self.policy.every_events || self.last_taken.elapsed() >= self.policy.every;
+        let due = changed >= self.policy.every_events || self.last_taken.elapsed() >= self.policy.every;
         if changed == 0 || !due {
             return;
         }

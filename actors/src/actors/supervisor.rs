@@ -27,9 +27,7 @@ impl StatusBoard {
     }
 
     pub fn uptime(&self) -> Duration {
-        self.started
-            .read()
-            .map_or(Duration::ZERO, |started| started.elapsed())
+        self.started.read().map_or(Duration::ZERO, |started| started.elapsed())
     }
 }
 
@@ -42,11 +40,7 @@ pub struct Supervisor {
 impl Supervisor {
     pub fn new(board: Arc<StatusBoard>, config: MachineConfig) -> Self {
         *board.started.write() = Some(Instant::now());
-        Supervisor {
-            board,
-            config,
-            sampler: None,
-        }
+        Supervisor { board, config, sampler: None }
     }
 
     fn sample(&mut self) {

@@ -26,12 +26,7 @@ struct Inner {
 impl Default for EmbeddedLog {
     fn default() -> Self {
         let (length, _) = watch::channel(0);
-        EmbeddedLog {
-            inner: Arc::new(Inner {
-                records: RwLock::new(vec![]),
-                length,
-            }),
-        }
+        EmbeddedLog { inner: Arc::new(Inner { records: RwLock::new(vec![]), length }) }
     }
 }
 
@@ -47,12 +42,7 @@ impl EmbeddedLog {
     fn chunk(&self, first: Offset, end: Offset) -> Vec<LogEntry> {
         let records = self.inner.records.read();
         let last = end.min(first + MAX_CHUNK_RECORDS as u64);
-        (first..last)
-            .map(|offset| LogEntry {
-                offset,
-                payload: records[offset as usize].clone(),
-            })
-            .collect()
+        (first..last).map(|offset| LogEntry { offset, payload: records[offset as usize].clone() }).collect()
     }
 }
 
@@ -65,21 +55,18 @@ impl EventLog for EmbeddedLog {
     fn read_from(&self, first: Offset) -> BoxStream<'static, Result<Vec<LogEntry>, LogError>> {
         let log = self.clone();
         let watcher = self.inner.length.subscribe();
-        stream::unfold(
-            (log, watcher, first),
-            |(log, mut watcher, next)| async move {
-                loop {
-                    let end = *watcher.borrow_and_update();
-                    if next < end {
-                        let chunk = log.chunk(next, end);
-                        let after = next + chunk.len() as u64;
-                        return Some((Ok(chunk), (log, watcher, after)));
-                    }
-                    // The sender lives as long as `log`, which this stream owns: never closed.
-                    watcher.changed().await.ok()?;
+        stream::unfold((log, watcher, first), |(log, mut watcher, next)| async move {
+            loop {
+                let end = *watcher.borrow_and_update();
+                if next < end {
+                    let chunk = log.chunk(next, end);
+                    let after = next + chunk.len() as u64;
+                    return Some((Ok(chunk), (log, watcher, after)));
                 }
-            },
-        )
+                // The sender lives as long as `log`, which this stream owns: never closed.
+                watcher.changed().await.ok()?;
+            }
+        })
         .boxed()
     }
 
@@ -110,13 +97,7 @@ mod tests {
         let pending = tokio::spawn(async move { reader.next().await.unwrap().unwrap() });
         log.append(Bytes::from_static(b"late")).await.unwrap();
         let late = pending.await.unwrap();
-        assert_eq!(
-            late,
-            vec![LogEntry {
-                offset: 3,
-                payload: Bytes::from_static(b"late")
-            }]
-        );
+        assert_eq!(late, vec![LogEntry { offset: 3, payload: Bytes::from_static(b"late") }]);
         assert_eq!(log.end_offset().await.unwrap(), 4);
     }
 }

@@ -55,27 +55,14 @@ fn unavailable(what: &str, error: impl std::fmt::Display) -> LogError {
 }
 
 /// Connects and declares the stream (idempotent: same arguments every time).
-async fn open_channel(
-    address: &StreamAddress,
-    name: &str,
-) -> Result<(Connection, Channel), LogError> {
+async fn open_channel(address: &StreamAddress, name: &str) -> Result<(Connection, Channel), LogError> {
     let properties = ConnectionProperties::default().with_connection_name(name.into());
-    let connection = Connection::connect(&address.url, properties)
-        .await
-        .map_err(|e| unavailable("connect", e))?;
-    let channel = connection
-        .create_channel()
-        .await
-        .map_err(|e| unavailable("channel", e))?;
+    let connection =
+        Connection::connect(&address.url, properties).await.map_err(|e| unavailable("connect", e))?;
+    let channel = connection.create_channel().await.map_err(|e| unavailable("channel", e))?;
     let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("stream".into()),
-    );
-    let options = QueueDeclareOptions {
-        durable: true,
-        ..QueueDeclareOptions::default()
-    };
+    arguments.insert("x-queue-type".into(), AMQPValue::LongString("stream".into()));
+    let options = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
     channel
         .queue_declare(address.stream.as_str().into(), options, arguments)
         .await
@@ -91,14 +78,8 @@ impl RabbitMqLog {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| unavailable("confirm", e))?;
-        let side = PublishSide {
-            channel: Some((connection, channel)),
-            last_failure: None,
-        };
-        Ok(Arc::new(RabbitMqLog {
-            address,
-            publisher: Mutex::new(side),
-        }))
+        let side = PublishSide { channel: Some((connection, channel)), last_failure: None };
+        Ok(Arc::new(RabbitMqLog { address, publisher: Mutex::new(side) }))
     }
 
     /// Deletes the stream and everything in it (tests and disaster drills only).
@@ -118,13 +99,8 @@ impl RabbitMqLog {
         let channel = match &side.channel {
             Some((_, channel)) if channel.status().connected() => channel.clone(),
             _ => {
-                if side
-                    .last_failure
-                    .is_some_and(|at| at.elapsed() < APPEND_RETRY_AFTER)
-                {
-                    return Err(LogError::Unavailable(
-                        "broker unreachable; retrying shortly".into(),
-                    ));
+                if side.last_failure.is_some_and(|at| at.elapsed() < APPEND_RETRY_AFTER) {
+                    return Err(LogError::Unavailable("broker unreachable; retrying shortly".into()));
                 }
                 match self.reopen().await {
                     Ok(opened) => side.channel.insert(opened).1.clone(),
@@ -159,22 +135,14 @@ impl RabbitMqLog {
 async fn confirm(channel: &Channel, stream: &str, record: &[u8]) -> Result<(), LogError> {
     let properties = BasicProperties::default().with_delivery_mode(2);
     let pending = channel
-        .basic_publish(
-            "".into(),
-            stream.into(),
-            BasicPublishOptions::default(),
-            record,
-            properties,
-        )
+        .basic_publish("".into(), stream.into(), BasicPublishOptions::default(), record, properties)
         .await
         .map_err(|e| unavailable("publish", e))?;
     let confirmation = pending.await.map_err(|e| unavailable("confirm", e))?;
     if confirmation.is_ack() {
         Ok(())
     } else {
-        Err(LogError::Unavailable(
-            "the broker refused the record (nack)".into(),
-        ))
+        Err(LogError::Unavailable("the broker refused the record (nack)".into()))
     }
 }
 

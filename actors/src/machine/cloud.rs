@@ -92,74 +92,22 @@ struct DmiMarker {
 /// has no Tencent check and no source we found documents a Tencent `sys_vendor`,
 /// so only product_name is used.
 const DMI_MARKERS: &[DmiMarker] = &[
-    dmi(
-        CloudProvider::Aws,
-        "sys_vendor",
-        Pattern::Exact("Amazon EC2"),
-    ),
-    dmi(
-        CloudProvider::Aws,
-        "board_vendor",
-        Pattern::Exact("Amazon EC2"),
-    ),
-    dmi(
-        CloudProvider::Aws,
-        "chassis_asset_tag",
-        Pattern::Exact("Amazon EC2"),
-    ),
-    dmi(
-        CloudProvider::Gcp,
-        "product_name",
-        Pattern::Exact("Google Compute Engine"),
-    ),
-    dmi(
-        CloudProvider::Gcp,
-        "product_serial",
-        Pattern::Prefix("GoogleCloud-"),
-    ),
-    dmi(
-        CloudProvider::Azure,
-        "chassis_asset_tag",
-        Pattern::Exact("7783-7084-3265-9085-8269-3286-77"),
-    ),
-    dmi(
-        CloudProvider::Alibaba,
-        "product_name",
-        Pattern::Exact("Alibaba Cloud ECS"),
-    ),
-    dmi(
-        CloudProvider::Alibaba,
-        "sys_vendor",
-        Pattern::Exact("Alibaba Cloud"),
-    ),
-    dmi(
-        CloudProvider::Tencent,
-        "product_name",
-        Pattern::Exact("Tencent Cloud CVM"),
-    ),
-    dmi(
-        CloudProvider::Oracle,
-        "chassis_asset_tag",
-        Pattern::Exact("OracleCloud.com"),
-    ),
-    dmi(
-        CloudProvider::Ibm,
-        "chassis_vendor",
-        Pattern::Prefix("IBM:Cloud Compute Server"),
-    ),
-    dmi(
-        CloudProvider::Ibm,
-        "sys_vendor",
-        Pattern::Prefix("IBM:Cloud Compute Server"),
-    ),
+    dmi(CloudProvider::Aws, "sys_vendor", Pattern::Exact("Amazon EC2")),
+    dmi(CloudProvider::Aws, "board_vendor", Pattern::Exact("Amazon EC2")),
+    dmi(CloudProvider::Aws, "chassis_asset_tag", Pattern::Exact("Amazon EC2")),
+    dmi(CloudProvider::Gcp, "product_name", Pattern::Exact("Google Compute Engine")),
+    dmi(CloudProvider::Gcp, "product_serial", Pattern::Prefix("GoogleCloud-")),
+    dmi(CloudProvider::Azure, "chassis_asset_tag", Pattern::Exact("7783-7084-3265-9085-8269-3286-77")),
+    dmi(CloudProvider::Alibaba, "product_name", Pattern::Exact("Alibaba Cloud ECS")),
+    dmi(CloudProvider::Alibaba, "sys_vendor", Pattern::Exact("Alibaba Cloud")),
+    dmi(CloudProvider::Tencent, "product_name", Pattern::Exact("Tencent Cloud CVM")),
+    dmi(CloudProvider::Oracle, "chassis_asset_tag", Pattern::Exact("OracleCloud.com")),
+    dmi(CloudProvider::Ibm, "chassis_vendor", Pattern::Prefix("IBM:Cloud Compute Server")),
+    dmi(CloudProvider::Ibm, "sys_vendor", Pattern::Prefix("IBM:Cloud Compute Server")),
 ];
 
 const fn dmi(provider: CloudProvider, field: &'static str, pattern: Pattern) -> DmiMarker {
-    DmiMarker {
-        provider,
-        field,
-        pattern,
-    }
+    DmiMarker { provider, field, pattern }
 }
 
 /// Fields reported in the localhost evidence, so an operator sees what we saw.
@@ -212,10 +160,7 @@ pub fn detect_provider(root: &Path, env: &HashMap<String, String>) -> Detection 
     if let Some(detection) = detect_from_platform_env(env) {
         return detection;
     }
-    Detection {
-        provider: CloudProvider::Localhost,
-        evidence: describe_no_marker(root),
-    }
+    Detection { provider: CloudProvider::Localhost, evidence: describe_no_marker(root) }
 }
 
 fn detect_codespaces(env: &HashMap<String, String>) -> Option<Detection> {
@@ -225,10 +170,7 @@ fn detect_codespaces(env: &HashMap<String, String>) -> Option<Detection> {
         let name = env.get("CODESPACE_NAME").filter(|name| !name.is_empty())?;
         format!("env CODESPACE_NAME={name}")
     };
-    Some(Detection {
-        provider: CloudProvider::GithubCodespaces,
-        evidence,
-    })
+    Some(Detection { provider: CloudProvider::GithubCodespaces, evidence })
 }
 
 fn detect_from_dmi(root: &Path) -> Option<Detection> {
@@ -275,15 +217,10 @@ fn detect_from_hypervisor(root: &Path) -> Option<Detection> {
 }
 
 fn detect_from_platform_env(env: &HashMap<String, String>) -> Option<Detection> {
-    PLATFORM_ENV_MARKERS
-        .iter()
-        .find_map(|(provider, variable)| {
-            let value = env.get(*variable).filter(|value| !value.is_empty())?;
-            Some(Detection {
-                provider: *provider,
-                evidence: format!("env {variable}={value}"),
-            })
-        })
+    PLATFORM_ENV_MARKERS.iter().find_map(|(provider, variable)| {
+        let value = env.get(*variable).filter(|value| !value.is_empty())?;
+        Some(Detection { provider: *provider, evidence: format!("env {variable}={value}") })
+    })
 }
 
 fn describe_no_marker(root: &Path) -> String {
@@ -311,9 +248,7 @@ fn describe_no_marker(root: &Path) -> String {
 /// Provider plus region and zone. The metadata service is asked only when
 /// `config.metadata_lookup` is true and something is still unknown.
 pub fn identify(config: &MachineConfig) -> CloudIdentity {
-    identify_with(config, |provider| {
-        metadata::lookup(provider, metadata::LOOKUP_BUDGET)
-    })
+    identify_with(config, |provider| metadata::lookup(provider, metadata::LOOKUP_BUDGET))
 }
 
 /// `identify` with the metadata lookup injected, so tests can prove it is
@@ -340,11 +275,7 @@ pub fn identify_with(
 
 type Placed = (Fact<String>, String);
 
-fn apply_lookup(
-    result: Result<Placement, metadata::MetadataError>,
-    region: &mut Placed,
-    zone: &mut Placed,
-) {
+fn apply_lookup(result: Result<Placement, metadata::MetadataError>, region: &mut Placed, zone: &mut Placed) {
     match result {
         Ok(placement) => {
             fill_from_metadata(region, placement.region, &placement.source);
@@ -353,8 +284,7 @@ fn apply_lookup(
         Err(error) => {
             for slot in [region, zone] {
                 if let Fact::Unavailable(reason) = &slot.0 {
-                    slot.0 =
-                        Fact::Unavailable(format!("{reason}; metadata lookup failed: {error}"));
+                    slot.0 = Fact::Unavailable(format!("{reason}; metadata lookup failed: {error}"));
                 }
             }
         }
@@ -374,13 +304,10 @@ fn region_without_network(config: &MachineConfig, provider: CloudProvider) -> Pl
     if let Some(region) = config.region.as_ref().filter(|r| !r.is_empty()) {
         return (Fact::Value(region.clone()), "BARDO_REGION".to_string());
     }
-    let from_env = REGION_ENV
-        .iter()
-        .filter(|(owner, _)| *owner == provider)
-        .find_map(|(_, variable)| {
-            let value = config.env.get(*variable).filter(|v| !v.is_empty())?;
-            Some((Fact::Value(value.clone()), format!("env {variable}")))
-        });
+    let from_env = REGION_ENV.iter().filter(|(owner, _)| *owner == provider).find_map(|(_, variable)| {
+        let value = config.env.get(*variable).filter(|v| !v.is_empty())?;
+        Some((Fact::Value(value.clone()), format!("env {variable}")))
+    });
     from_env.unwrap_or_else(|| {
         let reason = format!(
             "no region marker for {} without the metadata service; set BARDO_REGION{}",

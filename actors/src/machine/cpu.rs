@@ -37,15 +37,8 @@ pub struct CpuProbe {
 
 impl CpuProbe {
     pub fn new(root: &Path) -> Self {
-        let cpufreq = under(
-            root,
-            "/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq",
-        );
-        CpuProbe {
-            root: root.to_path_buf(),
-            cpufreq_present: cpufreq.exists(),
-            last_refresh: None,
-        }
+        let cpufreq = under(root, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq");
+        CpuProbe { root: root.to_path_buf(), cpufreq_present: cpufreq.exists(), last_refresh: None }
     }
 
     /// Refreshes sysinfo's CPU counters; usage is the change since the last call.
@@ -200,8 +193,7 @@ fn parse_cpuinfo_model(text: &str, path: &Path) -> Fact<String> {
 mod tests {
     use super::*;
 
-    const TWO_PROCESSORS: &str =
-        "processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2245.780\n\n\
+    const TWO_PROCESSORS: &str = "processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2245.780\n\n\
                                   processor\t: 1\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 1800.5\n";
 
     #[test]
@@ -223,14 +215,8 @@ mod tests {
         let mut system = System::new().expect("sysinfo System");
         let mut probe = CpuProbe::new(Path::new("/"));
         let snapshot = probe.sample(&mut system);
-        assert_eq!(
-            snapshot.usage_percent.reason(),
-            Some("CPU usage needs two samples")
-        );
+        assert_eq!(snapshot.usage_percent.reason(), Some("CPU usage needs two samples"));
         assert!(snapshot.logical_cores.value().is_some_and(|n| *n >= 1));
-        assert_eq!(
-            snapshot.cores.len(),
-            *snapshot.logical_cores.value().unwrap()
-        );
+        assert_eq!(snapshot.cores.len(), *snapshot.logical_cores.value().unwrap());
     }
 }

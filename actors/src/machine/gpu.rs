@@ -44,9 +44,7 @@ impl GpuProbe {
     }
 
     fn from_init(result: Result<Nvml, nvml_wrapper::error::NvmlError>) -> Self {
-        GpuProbe {
-            nvml: result.map_err(|error| format!("NVML not available: {error}")),
-        }
+        GpuProbe { nvml: result.map_err(|error| format!("NVML not available: {error}")) }
     }
 
     pub fn sample(&self) -> Fact<Vec<GpuDevice>> {
@@ -79,10 +77,7 @@ fn describe(device: &Device, index: u32) -> GpuDevice {
     let milliwatts_to_watts = |milliwatts: u32| f64::from(milliwatts) / 1000.0;
     let memory = device.memory_info().map_err(|error| error.to_string());
     let memory_field = |pick: fn(&nvml_wrapper::struct_wrappers::device::MemoryInfo) -> u64| {
-        Fact::from_result(
-            memory.as_ref().map(pick).map_err(Clone::clone),
-            "NVML memory_info",
-        )
+        Fact::from_result(memory.as_ref().map(pick).map_err(Clone::clone), "NVML memory_info")
     };
     GpuDevice {
         index,
@@ -92,18 +87,12 @@ fn describe(device: &Device, index: u32) -> GpuDevice {
             device.temperature(TemperatureSensor::Gpu),
             "NVML temperature",
         ),
-        power_watts: Fact::from_result(
-            device.power_usage().map(milliwatts_to_watts),
-            "NVML power_usage",
-        ),
+        power_watts: Fact::from_result(device.power_usage().map(milliwatts_to_watts), "NVML power_usage"),
         power_limit_watts: Fact::from_result(
             device.enforced_power_limit().map(milliwatts_to_watts),
             "NVML enforced_power_limit",
         ),
-        graphics_clock_mhz: Fact::from_result(
-            device.clock_info(Clock::Graphics),
-            "NVML clock_info",
-        ),
+        graphics_clock_mhz: Fact::from_result(device.clock_info(Clock::Graphics), "NVML clock_info"),
         sm_clock_mhz: Fact::from_result(device.clock_info(Clock::SM), "NVML clock_info"),
         memory_clock_mhz: Fact::from_result(device.clock_info(Clock::Memory), "NVML clock_info"),
         utilization_percent: Fact::from_result(

@@ -12,18 +12,12 @@ use super::cloud::CloudProvider;
 
 pub const LOOKUP_BUDGET: Duration = Duration::from_millis(300);
 
-const LINK_LOCAL: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 169, 254)),
-    80,
-);
-const ALIBABA: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(std::net::Ipv4Addr::new(100, 100, 100, 200)),
-    80,
-);
-const TENCENT: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 0, 23)),
-    80,
-);
+const LINK_LOCAL: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 169, 254)), 80);
+const ALIBABA: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(100, 100, 100, 200)), 80);
+const TENCENT: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 0, 23)), 80);
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,10 +35,7 @@ pub enum MetadataError {
     #[error("{endpoint}: the {budget_ms} ms budget ran out")]
     OutOfTime { endpoint: String, budget_ms: u128 },
     #[error("{endpoint}: {source}")]
-    Io {
-        endpoint: String,
-        source: std::io::Error,
-    },
+    Io { endpoint: String, source: std::io::Error },
     #[error("{endpoint}: HTTP status line {status:?}")]
     Status { endpoint: String, status: String },
     #[error("{endpoint}: malformed HTTP response")]
@@ -87,20 +78,14 @@ pub fn lookup(provider: CloudProvider, budget: Duration) -> Result<Placement, Me
             TENCENT,
             "metadata.tencentyun.com",
             no_headers,
-            (
-                "/latest/meta-data/placement/region",
-                "/latest/meta-data/placement/zone",
-            ),
+            ("/latest/meta-data/placement/region", "/latest/meta-data/placement/zone"),
             deadline,
         ),
         CloudProvider::Oracle => region_and_zone(
             LINK_LOCAL,
             "169.254.169.254",
             &[("Authorization", "Bearer Oracle")],
-            (
-                "/opc/v2/instance/canonicalRegionName",
-                "/opc/v2/instance/availabilityDomain",
-            ),
+            ("/opc/v2/instance/canonicalRegionName", "/opc/v2/instance/availabilityDomain"),
             deadline,
         ),
         CloudProvider::Ibm => Err(MetadataError::NotSupported(
@@ -125,10 +110,7 @@ fn lookup_aws(deadline: Instant) -> Result<Placement, MetadataError> {
         LINK_LOCAL,
         "169.254.169.254",
         &[("X-aws-ec2-metadata-token", token.trim())],
-        (
-            "/latest/meta-data/placement/region",
-            "/latest/meta-data/placement/availability-zone",
-        ),
+        ("/latest/meta-data/placement/region", "/latest/meta-data/placement/availability-zone"),
         deadline,
     )
 }
@@ -142,12 +124,7 @@ fn lookup_gcp(deadline: Instant) -> Result<Placement, MetadataError> {
         headers: &[("Metadata-Flavor", "Google")],
     };
     let answer = http_request(LINK_LOCAL, &request, deadline)?;
-    let zone = answer
-        .trim()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let zone = answer.trim().rsplit('/').next().unwrap_or_default().to_string();
     let region = zone.rsplit_once('-').map(|(region, _)| region.to_string());
     Ok(Placement {
         region,
@@ -164,12 +141,7 @@ fn region_and_zone(
     (region_path, zone_path): (&str, &str),
     deadline: Instant,
 ) -> Result<Placement, MetadataError> {
-    let get = |path| Request {
-        method: "GET",
-        host,
-        path,
-        headers,
-    };
+    let get = |path| Request { method: "GET", host, path, headers };
     let region = http_request(address, &get(region_path), deadline)?;
     let zone = http_request(address, &get(zone_path), deadline).ok();
     let non_empty = |text: String| Some(text.trim().to_string()).filter(|t| !t.is_empty());
@@ -187,25 +159,15 @@ pub fn http_request(
     deadline: Instant,
 ) -> Result<String, MetadataError> {
     let endpoint = format!("{} http://{address}{}", request.method, request.path);
-    let io_error = |source| MetadataError::Io {
-        endpoint: endpoint.clone(),
-        source,
-    };
+    let io_error = |source| MetadataError::Io { endpoint: endpoint.clone(), source };
     let remaining = remaining_time(deadline, &endpoint)?;
     let mut stream = TcpStream::connect_timeout(&address, remaining).map_err(io_error)?;
     let remaining = remaining_time(deadline, &endpoint)?;
     stream.set_read_timeout(Some(remaining)).map_err(io_error)?;
-    stream
-        .set_write_timeout(Some(remaining))
-        .map_err(io_error)?;
-    stream
-        .write_all(render_request(request).as_bytes())
-        .map_err(io_error)?;
+    stream.set_write_timeout(Some(remaining)).map_err(io_error)?;
+    stream.write_all(render_request(request).as_bytes()).map_err(io_error)?;
     let mut response = String::new();
-    stream
-        .take(MAX_RESPONSE_BYTES)
-        .read_to_string(&mut response)
-        .map_err(io_error)?;
+    stream.take(MAX_RESPONSE_BYTES).read_to_string(&mut response).map_err(io_error)?;
     parse_response(&response, &endpoint)
 }
 
@@ -236,17 +198,12 @@ fn render_request(request: &Request) -> String {
 }
 
 fn parse_response(response: &str, endpoint: &str) -> Result<String, MetadataError> {
-    let malformed = || MetadataError::Malformed {
-        endpoint: endpoint.to_string(),
-    };
+    let malformed = || MetadataError::Malformed { endpoint: endpoint.to_string() };
     let (head, body) = response.split_once("\r\n\r\n").ok_or_else(malformed)?;
     let status = head.lines().next().ok_or_else(malformed)?;
     let code = status.split_whitespace().nth(1).ok_or_else(malformed)?;
     if code != "200" {
-        return Err(MetadataError::Status {
-            endpoint: endpoint.to_string(),
-            status: status.to_string(),
-        });
+        return Err(MetadataError::Status { endpoint: endpoint.to_string(), status: status.to_string() });
     }
     Ok(body.to_string())
 }
@@ -291,12 +248,7 @@ mod tests {
     #[test]
     fn non_200_answer_is_an_error_with_the_status_line() {
         let (address, server) = serve_once("HTTP/1.0 404 Not Found\r\n\r\n");
-        let request = Request {
-            method: "GET",
-            host: "h",
-            path: "/missing",
-            headers: &[],
-        };
+        let request = Request { method: "GET", host: "h", path: "/missing", headers: &[] };
         let deadline = Instant::now() + Duration::from_secs(5);
         let error = http_request(address, &request, deadline).unwrap_err();
         server.join().expect("server thread");
@@ -305,12 +257,7 @@ mod tests {
 
     #[test]
     fn an_expired_deadline_never_connects() {
-        let request = Request {
-            method: "GET",
-            host: "h",
-            path: "/",
-            headers: &[],
-        };
+        let request = Request { method: "GET", host: "h", path: "/", headers: &[] };
         let error = http_request(LINK_LOCAL, &request, Instant::now()).unwrap_err();
         assert!(matches!(error, MetadataError::OutOfTime { .. }), "{error}");
     }

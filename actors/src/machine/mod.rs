@@ -55,12 +55,7 @@ impl MachineConfig {
     /// metadata lookup (the caller opts in by setting `metadata_lookup`).
     pub fn from_process() -> Self {
         let env: HashMap<String, String> = std::env::vars_os()
-            .map(|(key, value)| {
-                (
-                    key.to_string_lossy().into_owned(),
-                    value.to_string_lossy().into_owned(),
-                )
-            })
+            .map(|(key, value)| (key.to_string_lossy().into_owned(), value.to_string_lossy().into_owned()))
             .collect();
         let non_empty = |key: &str| env.get(key).filter(|value| !value.is_empty()).cloned();
         MachineConfig {
@@ -95,9 +90,7 @@ pub struct MonotonicClock {
 
 impl MonotonicClock {
     pub fn new() -> Self {
-        MonotonicClock {
-            origin: Instant::now(),
-        }
+        MonotonicClock { origin: Instant::now() }
     }
 }
 
@@ -194,14 +187,10 @@ impl MachineSampler {
         let started = Instant::now();
         let now = self.clock.now();
         let (cpu, memory) = match self.system.as_mut() {
-            Ok(system) => (
-                Fact::Value(self.cpu.sample(system)),
-                Fact::Value(memory::sample(system, &self.own_pid)),
-            ),
-            Err(reason) => (
-                Fact::unavailable(reason.clone()),
-                Fact::unavailable(reason.clone()),
-            ),
+            Ok(system) => {
+                (Fact::Value(self.cpu.sample(system)), Fact::Value(memory::sample(system, &self.own_pid)))
+            }
+            Err(reason) => (Fact::unavailable(reason.clone()), Fact::unavailable(reason.clone())),
         };
         let power = self.power.sample(now);
         let mut snapshot = MachineSnapshot {
@@ -228,9 +217,7 @@ fn gflops_per_watt(gflops: &Fact<f64>, watts: &Fact<f64>) -> Fact<f64> {
         (Fact::Value(gflops), Fact::Value(watts)) if *watts > 0.0 => {
             Fact::finite(gflops / watts, "GFLOPS per watt")
         }
-        (Fact::Value(_), Fact::Value(watts)) => {
-            Fact::unavailable(format!("package power reads {watts} W"))
-        }
+        (Fact::Value(_), Fact::Value(watts)) => Fact::unavailable(format!("package power reads {watts} W")),
         (Fact::Unavailable(reason), _) => Fact::unavailable(format!("GFLOPS: {reason}")),
         (_, Fact::Unavailable(reason)) => Fact::unavailable(format!("power: {reason}")),
     }

@@ -47,14 +47,8 @@ impl NetworkProbe {
         let mut interfaces: Vec<InterfaceTraffic> = Vec::with_capacity(networks.len());
         for (name, data) in networks.iter() {
             let name = name.to_string_lossy().to_string();
-            let received = CounterReading {
-                bytes: data.total_received(),
-                at: now,
-            };
-            let transmitted = CounterReading {
-                bytes: data.total_transmitted(),
-                at: now,
-            };
+            let received = CounterReading { bytes: data.total_received(), at: now };
+            let transmitted = CounterReading { bytes: data.total_transmitted(), at: now };
             let previous = self.previous.insert(name.clone(), (received, transmitted));
             interfaces.push(InterfaceTraffic {
                 received_bytes_per_second: bytes_per_second(previous.map(|p| p.0), received),
@@ -93,10 +87,7 @@ mod tests {
     use super::*;
 
     fn reading(bytes: u64, millis: u64) -> CounterReading {
-        CounterReading {
-            bytes,
-            at: Duration::from_millis(millis),
-        }
+        CounterReading { bytes, at: Duration::from_millis(millis) }
     }
 
     #[test]
@@ -107,10 +98,7 @@ mod tests {
 
     #[test]
     fn first_sample_and_resets_are_unavailable() {
-        assert_eq!(
-            bytes_per_second(None, reading(1, 1)).reason(),
-            Some("needs two samples")
-        );
+        assert_eq!(bytes_per_second(None, reading(1, 1)).reason(), Some("needs two samples"));
         let reset = bytes_per_second(Some(reading(10, 0)), reading(5, 1_000));
         assert!(reset.reason().is_some_and(|r| r.contains("backwards")));
     }

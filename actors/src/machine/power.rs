@@ -48,10 +48,7 @@ pub struct PowerProbe {
 
 impl PowerProbe {
     pub fn new(root: &Path) -> Self {
-        PowerProbe {
-            root: root.to_path_buf(),
-            previous: HashMap::new(),
-        }
+        PowerProbe { root: root.to_path_buf(), previous: HashMap::new() }
     }
 
     /// `now` comes from the sampler's clock, so tests control Δtime.
@@ -69,10 +66,8 @@ impl PowerProbe {
                 }
             }
         };
-        let zones: Vec<PowerZone> = zones
-            .into_iter()
-            .map(|(id, path)| self.read_zone(id, &path, now))
-            .collect();
+        let zones: Vec<PowerZone> =
+            zones.into_iter().map(|(id, path)| self.read_zone(id, &path, now)).collect();
         PowerSnapshot {
             source,
             package_watts: sum_packages(&zones, |zone| &zone.watts),
@@ -86,8 +81,8 @@ impl PowerProbe {
         let watts = match read_number::<u64>(&path.join("energy_uj")) {
             Ok(energy_uj) => {
                 let current = EnergyReading { energy_uj, at: now };
-                let range = read_number::<u64>(&path.join("max_energy_range_uj"))
-                    .map_err(|error| error.to_string());
+                let range =
+                    read_number::<u64>(&path.join("max_energy_range_uj")).map_err(|error| error.to_string());
                 let previous = self.previous.insert(id.clone(), current);
                 watts_between(previous, current, range)
             }
@@ -122,13 +117,11 @@ pub fn watts_between(
         current.energy_uj - previous.energy_uj
     } else {
         match max_range_uj {
-            Ok(range) if range >= previous.energy_uj => {
-                range - previous.energy_uj + current.energy_uj
-            }
+            Ok(range) if range >= previous.energy_uj => range - previous.energy_uj + current.energy_uj,
             Ok(range) => {
                 return Fact::unavailable(format!(
-                "counter went down but max_energy_range_uj {range} is below the previous reading"
-            ))
+                    "counter went down but max_energy_range_uj {range} is below the previous reading"
+                ))
             }
             Err(reason) => return Fact::unavailable(format!("counter wrapped; {reason}")),
         }
@@ -139,20 +132,14 @@ pub fn watts_between(
 /// `intel-rapl:*` entries (the control-type directory `intel-rapl` has no colon).
 fn list_rapl_zones(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     let entries = std::fs::read_dir(dir).map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => format!(
-            "{} does not exist (no RAPL: VM, non-x86 or powercap driver not loaded)",
-            dir.display()
-        ),
+        std::io::ErrorKind::NotFound => {
+            format!("{} does not exist (no RAPL: VM, non-x86 or powercap driver not loaded)", dir.display())
+        }
         _ => format!("{}: {error}", dir.display()),
     })?;
     let mut zones: Vec<(String, PathBuf)> = entries
         .filter_map(Result::ok)
-        .map(|entry| {
-            (
-                entry.file_name().to_string_lossy().to_string(),
-                entry.path(),
-            )
-        })
+        .map(|entry| (entry.file_name().to_string_lossy().to_string(), entry.path()))
         .filter(|(name, _)| name.starts_with("intel-rapl:"))
         .collect();
     if zones.is_empty() {
@@ -175,9 +162,7 @@ fn sum_packages(zones: &[PowerZone], field: impl Fn(&PowerZone) -> &Fact<f64>) -
     for zone in packages {
         match field(zone) {
             Fact::Value(value) => total += value,
-            Fact::Unavailable(reason) => {
-                return Fact::unavailable(format!("{}: {reason}", zone.id))
-            }
+            Fact::Unavailable(reason) => return Fact::unavailable(format!("{}: {reason}", zone.id)),
         }
     }
     Fact::Value(total)
@@ -188,10 +173,7 @@ mod tests {
     use super::*;
 
     fn reading(energy_uj: u64, seconds: u64) -> EnergyReading {
-        EnergyReading {
-            energy_uj,
-            at: Duration::from_secs(seconds),
-        }
+        EnergyReading { energy_uj, at: Duration::from_secs(seconds) }
     }
 
     #[test]
@@ -225,10 +207,7 @@ mod tests {
     fn missing_powercap_says_so() {
         let snapshot = PowerProbe::new(Path::new("/nonexistent-root")).sample(Duration::ZERO);
         let reason = snapshot.package_watts.reason().expect("unavailable");
-        assert!(
-            reason.contains("/nonexistent-root/sys/class/powercap does not exist"),
-            "{reason}"
-        );
+        assert!(reason.contains("/nonexistent-root/sys/class/powercap does not exist"), "{reason}");
         assert!(!snapshot.zones.is_value());
     }
 }

@@ -17,11 +17,7 @@ pub enum ReadError {
     #[error("cannot read {path}: {source}")]
     Io { path: String, source: io::Error },
     #[error("cannot parse {text:?} in {path}: {problem}")]
-    Parse {
-        path: String,
-        text: String,
-        problem: String,
-    },
+    Parse { path: String, text: String, problem: String },
 }
 
 /// `<root>/<absolute>`: `under("/tmp/fx", "/sys/class")` is `/tmp/fx/sys/class`.
@@ -61,10 +57,7 @@ fn classify(path: &Path, error: io::Error) -> ReadError {
     match error.kind() {
         io::ErrorKind::NotFound => ReadError::Missing { path },
         io::ErrorKind::PermissionDenied => ReadError::PermissionDenied { path },
-        _ => ReadError::Io {
-            path,
-            source: error,
-        },
+        _ => ReadError::Io { path, source: error },
     }
 }
 
@@ -74,10 +67,7 @@ mod tests {
 
     #[test]
     fn under_joins_absolute_paths_below_the_root() {
-        assert_eq!(
-            under(Path::new("/tmp/fx"), "/sys/class/dmi"),
-            PathBuf::from("/tmp/fx/sys/class/dmi")
-        );
+        assert_eq!(under(Path::new("/tmp/fx"), "/sys/class/dmi"), PathBuf::from("/tmp/fx/sys/class/dmi"));
         assert_eq!(under(Path::new("/"), "/proc"), PathBuf::from("/proc"));
     }
 

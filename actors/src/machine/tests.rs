@@ -19,10 +19,7 @@ fn fixtures_dir() -> PathBuf {
         return from_manifest;
     }
     let this_file = Path::new(file!());
-    let actors_dir = this_file
-        .ancestors()
-        .nth(3)
-        .expect("src/machine/tests.rs has 3 parents");
+    let actors_dir = this_file.ancestors().nth(3).expect("src/machine/tests.rs has 3 parents");
     actors_dir.join("tests/fixtures/machine")
 }
 
@@ -36,10 +33,7 @@ fn fixture_config(name: &str) -> MachineConfig {
         .filter_map(|line| line.split_once('='))
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect();
-    MachineConfig {
-        env,
-        ..MachineConfig::for_root(root)
-    }
+    MachineConfig { env, ..MachineConfig::for_root(root) }
 }
 
 /// A clock the test moves by hand.
@@ -64,53 +58,17 @@ fn no_nvml() -> GpuProbe {
 
 /// (fixture folder, expected provider, text the evidence must contain)
 const PROVIDER_CASES: &[(&str, CloudProvider, &str)] = &[
-    (
-        "localhost",
-        CloudProvider::Localhost,
-        r#"sys_vendor="Dell Inc.""#,
-    ),
-    (
-        "gcp",
-        CloudProvider::Gcp,
-        r#"product_name="Google Compute Engine""#,
-    ),
-    (
-        "codespaces",
-        CloudProvider::GithubCodespaces,
-        "env CODESPACES=true",
-    ),
+    ("localhost", CloudProvider::Localhost, r#"sys_vendor="Dell Inc.""#),
+    ("gcp", CloudProvider::Gcp, r#"product_name="Google Compute Engine""#),
+    ("codespaces", CloudProvider::GithubCodespaces, "env CODESPACES=true"),
     ("aws", CloudProvider::Aws, r#"sys_vendor="Amazon EC2""#),
     ("aws-xen", CloudProvider::Aws, "starts with ec2"),
-    (
-        "aws-lambda",
-        CloudProvider::Aws,
-        "env AWS_EXECUTION_ENV=AWS_Lambda_rust",
-    ),
-    (
-        "azure",
-        CloudProvider::Azure,
-        "7783-7084-3265-9085-8269-3286-77",
-    ),
-    (
-        "tencent",
-        CloudProvider::Tencent,
-        r#"product_name="Tencent Cloud CVM""#,
-    ),
-    (
-        "alibaba",
-        CloudProvider::Alibaba,
-        r#"product_name="Alibaba Cloud ECS""#,
-    ),
-    (
-        "ibm",
-        CloudProvider::Ibm,
-        r#"chassis_vendor="IBM:Cloud Compute Server 1.0""#,
-    ),
-    (
-        "oracle",
-        CloudProvider::Oracle,
-        r#"chassis_asset_tag="OracleCloud.com""#,
-    ),
+    ("aws-lambda", CloudProvider::Aws, "env AWS_EXECUTION_ENV=AWS_Lambda_rust"),
+    ("azure", CloudProvider::Azure, "7783-7084-3265-9085-8269-3286-77"),
+    ("tencent", CloudProvider::Tencent, r#"product_name="Tencent Cloud CVM""#),
+    ("alibaba", CloudProvider::Alibaba, r#"product_name="Alibaba Cloud ECS""#),
+    ("ibm", CloudProvider::Ibm, r#"chassis_vendor="IBM:Cloud Compute Server 1.0""#),
+    ("oracle", CloudProvider::Oracle, r#"chassis_asset_tag="OracleCloud.com""#),
 ];
 
 #[test]
@@ -120,10 +78,7 @@ fn every_provider_fixture_is_detected_with_its_marker() {
         let detection = detect_provider(&config.root, &config.env);
         let evidence_text = &detection.evidence;
         assert_eq!(detection.provider, *provider, "{fixture}: {evidence_text}");
-        assert!(
-            evidence_text.contains(evidence),
-            "{fixture}: {evidence_text:?} lacks {evidence:?}"
-        );
+        assert!(evidence_text.contains(evidence), "{fixture}: {evidence_text:?} lacks {evidence:?}");
     }
 }
 
@@ -131,17 +86,9 @@ fn every_provider_fixture_is_detected_with_its_marker() {
 fn bare_machine_reports_what_it_looked_at() {
     let config = fixture_config("localhost");
     let detection = detect_provider(&config.root, &config.env);
-    assert!(
-        detection.evidence.starts_with("no cloud marker matched"),
-        "{}",
-        detection.evidence
-    );
-    assert!(detection
-        .evidence
-        .contains("product_name=\"PowerEdge R640\""));
-    assert!(detection
-        .evidence
-        .contains("no cloud environment variable set"));
+    assert!(detection.evidence.starts_with("no cloud marker matched"), "{}", detection.evidence);
+    assert!(detection.evidence.contains("product_name=\"PowerEdge R640\""));
+    assert!(detection.evidence.contains("no cloud environment variable set"));
 }
 
 #[test]
@@ -150,20 +97,14 @@ fn missing_dmi_directory_is_named_in_the_evidence() {
     let detection = detect_provider(&config.root, &config.env);
     assert_eq!(detection.provider, CloudProvider::Localhost);
     let expected = format!("{}/sys/class/dmi/id does not exist", config.root.display());
-    assert!(
-        detection.evidence.contains(&expected),
-        "{}",
-        detection.evidence
-    );
+    assert!(detection.evidence.contains(&expected), "{}", detection.evidence);
 }
 
 #[test]
 fn developer_variables_do_not_make_a_laptop_a_cloud() {
     let mut config = fixture_config("localhost");
     config.env.insert("AWS_REGION".into(), "us-east-1".into());
-    config
-        .env
-        .insert("GOOGLE_CLOUD_PROJECT".into(), "my-project".into());
+    config.env.insert("GOOGLE_CLOUD_PROJECT".into(), "my-project".into());
     let identity = identify_with(&config, |_| panic!("metadata lookup is off"));
     assert_eq!(identity.provider, CloudProvider::Localhost);
     assert!(!identity.region.is_value(), "{:?}", identity.region);
@@ -175,10 +116,7 @@ fn region_comes_from_override_then_provider_env() {
     assert_eq!(aws.region, Fact::Value("us-east-1".to_string()));
     assert!(aws.placement_evidence.contains("region: env AWS_REGION"));
     let zone_reason = aws.zone.reason().expect("no zone marker for AWS");
-    assert!(
-        zone_reason.contains("metadata lookup is off"),
-        "{zone_reason}"
-    );
+    assert!(zone_reason.contains("metadata lookup is off"), "{zone_reason}");
 
     let mut config = fixture_config("aws");
     config.region = Some("sa-east-1".into());
@@ -186,18 +124,13 @@ fn region_comes_from_override_then_provider_env() {
     let overridden = identify_with(&config, |_| panic!("nothing left to look up"));
     assert_eq!(overridden.region, Fact::Value("sa-east-1".to_string()));
     assert_eq!(overridden.zone, Fact::Value("sa-east-1a".to_string()));
-    assert_eq!(
-        overridden.placement_evidence,
-        "region: BARDO_REGION; zone: BARDO_ZONE"
-    );
+    assert_eq!(overridden.placement_evidence, "region: BARDO_REGION; zone: BARDO_ZONE");
 }
 
 #[test]
 fn metadata_lookup_runs_only_when_opted_in() {
     let gcp = fixture_config("gcp");
-    let off = identify_with(&gcp, |_| {
-        panic!("must not be called when metadata_lookup is false")
-    });
+    let off = identify_with(&gcp, |_| panic!("must not be called when metadata_lookup is false"));
     assert!(!off.region.is_value());
 
     let mut opted_in = gcp.clone();
@@ -242,21 +175,10 @@ fn thermal_zones_are_read_in_degrees_celsius() {
         Box::new(ManualClock::default()),
         no_nvml(),
     );
-    let zones = sampler
-        .sample()
-        .temperatures
-        .value()
-        .cloned()
-        .expect("zones");
+    let zones = sampler.sample().temperatures.value().cloned().expect("zones");
     let summary: Vec<(&str, &str, Option<f64>)> = zones
         .iter()
-        .map(|zone| {
-            (
-                zone.zone.as_str(),
-                zone.kind.as_str(),
-                zone.celsius.value().copied(),
-            )
-        })
+        .map(|zone| (zone.zone.as_str(), zone.kind.as_str(), zone.celsius.value().copied()))
         .collect();
     assert_eq!(
         summary,
@@ -268,10 +190,7 @@ fn thermal_zones_are_read_in_degrees_celsius() {
         ]
     );
     let reason = zones[2].celsius.reason().expect("zone without temp");
-    assert!(
-        reason.ends_with("thermal_zone2/temp does not exist"),
-        "{reason}"
-    );
+    assert!(reason.ends_with("thermal_zone2/temp does not exist"), "{reason}");
     assert!(zones.iter().all(|zone| zone.source == "thermal_zone"));
 }
 
@@ -280,18 +199,12 @@ fn rapl_watts_come_from_two_samples_on_the_injected_clock() {
     let root = std::env::temp_dir().join(format!("bardo-machine-rapl-{}", std::process::id()));
     copy_tree(&fixtures_dir().join("thermal-powercap"), &root);
     let clock = ManualClock::default();
-    let mut sampler = MachineSampler::with_parts(
-        MachineConfig::for_root(&root),
-        Box::new(clock.clone()),
-        no_nvml(),
-    );
+    let mut sampler =
+        MachineSampler::with_parts(MachineConfig::for_root(&root), Box::new(clock.clone()), no_nvml());
     sampler.set_gflops(Fact::Value(50.0));
 
     let first = sampler.sample();
-    assert_eq!(
-        first.power.package_watts.reason(),
-        Some("intel-rapl:0: needs two samples")
-    );
+    assert_eq!(first.power.package_watts.reason(), Some("intel-rapl:0: needs two samples"));
     assert_eq!(first.power.nominal_watts, Fact::Value(130.0));
 
     // 30 J on package-0, 10 J on its core, 20 J across the wrap on package-1, in 2 s.
@@ -303,22 +216,10 @@ fn rapl_watts_come_from_two_samples_on_the_injected_clock() {
     let _ = std::fs::remove_dir_all(&root);
 
     let zones = second.power.zones.value().expect("zones");
-    let watts: Vec<(&str, Option<f64>)> = zones
-        .iter()
-        .map(|zone| (zone.name.as_str(), zone.watts.value().copied()))
-        .collect();
-    assert_eq!(
-        watts,
-        vec![
-            ("package-0", Some(15.0)),
-            ("core", Some(5.0)),
-            ("package-1", Some(10.0))
-        ]
-    );
-    assert!(zones[1]
-        .power_limit_watts
-        .reason()
-        .is_some_and(|r| r.starts_with("no stated power limit")));
+    let watts: Vec<(&str, Option<f64>)> =
+        zones.iter().map(|zone| (zone.name.as_str(), zone.watts.value().copied())).collect();
+    assert_eq!(watts, vec![("package-0", Some(15.0)), ("core", Some(5.0)), ("package-1", Some(10.0))]);
+    assert!(zones[1].power_limit_watts.reason().is_some_and(|r| r.starts_with("no stated power limit")));
     assert_eq!(second.power.package_watts, Fact::Value(25.0));
     assert_eq!(second.gflops_per_watt, Fact::Value(2.0));
 }
@@ -331,34 +232,21 @@ fn frequencies_fall_back_to_cpuinfo_under_the_root() {
         no_nvml(),
     );
     let cpu = sampler.sample().cpu.value().cloned().expect("cpu");
-    assert!(cpu
-        .frequency_source
-        .ends_with("thermal-powercap/proc/cpuinfo \"cpu MHz\""));
+    assert!(cpu.frequency_source.ends_with("thermal-powercap/proc/cpuinfo \"cpu MHz\""));
     let expected = [3400.0, 1200.5];
     for core in cpu.cores.iter().take(2) {
         assert_eq!(core.frequency_mhz, Fact::Value(expected[core.index]));
     }
     for core in cpu.cores.iter().skip(2) {
-        assert!(
-            core.frequency_mhz.reason().is_some(),
-            "fixture lists only two processors"
-        );
+        assert!(core.frequency_mhz.reason().is_some(), "fixture lists only two processors");
     }
 }
 
 #[test]
 fn sampler_reports_missing_nvml_with_the_documented_reason() {
-    let mut sampler = MachineSampler::with_parts(
-        fixture_config("localhost"),
-        Box::new(ManualClock::default()),
-        no_nvml(),
-    );
-    let reason = sampler
-        .sample()
-        .gpus
-        .reason()
-        .map(str::to_string)
-        .expect("no NVML");
+    let mut sampler =
+        MachineSampler::with_parts(fixture_config("localhost"), Box::new(ManualClock::default()), no_nvml());
+    let reason = sampler.sample().gpus.reason().map(str::to_string).expect("no NVML");
     assert!(reason.starts_with("NVML not available: "), "{reason}");
 }
 
@@ -394,14 +282,9 @@ fn real_machine_snapshot_serializes_every_field() {
     assert!(object.values().all(|value| !value.is_null()));
     let cpu = snapshot.cpu.value().expect("sysinfo works here");
     assert!(cpu.usage_percent.is_value(), "{:?}", cpu.usage_percent);
-    assert!(snapshot
-        .memory
-        .value()
-        .is_some_and(|m| m.process_rss_bytes.is_value()));
+    assert!(snapshot.memory.value().is_some_and(|m| m.process_rss_bytes.is_value()));
     let network = snapshot.network.value().expect("interfaces");
-    assert!(network
-        .iter()
-        .all(|nic| nic.received_bytes_per_second.is_value()));
+    assert!(network.iter().all(|nic| nic.received_bytes_per_second.is_value()));
 }
 
 #[test]
@@ -412,18 +295,8 @@ fn this_vm_without_dmi_is_localhost_and_says_why() {
     }
     let detection = detect_provider(&config.root, &config.env);
     if detection.provider == CloudProvider::Localhost {
-        assert!(
-            detection
-                .evidence
-                .contains("/sys/class/dmi/id does not exist"),
-            "{}",
-            detection.evidence
-        );
+        assert!(detection.evidence.contains("/sys/class/dmi/id does not exist"), "{}", detection.evidence);
     } else {
-        assert!(
-            detection.evidence.starts_with("env "),
-            "{}",
-            detection.evidence
-        );
+        assert!(detection.evidence.starts_with("env "), "{}", detection.evidence);
     }
 }

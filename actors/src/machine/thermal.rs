@@ -30,15 +30,9 @@ pub struct ThermalProbe {
 
 impl ThermalProbe {
     pub fn new(root: &Path) -> Self {
-        let components = if root == Path::new("/") {
-            Components::new_with_refreshed_list().ok()
-        } else {
-            None
-        };
-        ThermalProbe {
-            root: root.to_path_buf(),
-            components,
-        }
+        let components =
+            if root == Path::new("/") { Components::new_with_refreshed_list().ok() } else { None };
+        ThermalProbe { root: root.to_path_buf(), components }
     }
 
     pub fn sample(&mut self) -> Fact<Vec<HeatZone>> {
@@ -96,10 +90,7 @@ pub fn read_thermal_zones(root: &Path) -> Result<Vec<HeatZone>, String> {
         })
         .collect();
     zone_dirs.sort_by_key(|(number, _, _)| *number);
-    Ok(zone_dirs
-        .into_iter()
-        .map(|(_, name, path)| read_zone(name, &path))
-        .collect())
+    Ok(zone_dirs.into_iter().map(|(_, name, path)| read_zone(name, &path)).collect())
 }
 
 fn read_zone(zone: String, path: &Path) -> HeatZone {
@@ -109,10 +100,5 @@ fn read_zone(zone: String, path: &Path) -> HeatZone {
         Ok(millidegrees) => Fact::Value(millidegrees as f64 / 1000.0),
         Err(error) => Fact::unavailable(error.to_string()),
     };
-    HeatZone {
-        source: "thermal_zone",
-        zone,
-        kind,
-        celsius,
-    }
+    HeatZone { source: "thermal_zone", zone, kind, celsius }
 }

@@ -9,13 +9,8 @@ impl Node {
             return Err(NodeError::ReadOnly);
         }
         let bard = Arc::new(new.into_bard(Uuid::new_v4()));
-        let event = Event::BardCreated(BardCreated {
-            bard: Arc::clone(&bard),
-        });
-        match self
-            .append_and_apply(bard.id, event, self.config.apply_timeout)
-            .await?
-        {
+        let event = Event::BardCreated(BardCreated { bard: Arc::clone(&bard) });
+        match self.append_and_apply(bard.id, event, self.config.apply_timeout).await? {
             Outcome::Created => Ok(bard),
             Outcome::ApelidoTaken | Outcome::IdTaken | Outcome::Barrier => {
                 Err(NodeError::ApelidoTaken(bard.apelido.to_string()))
@@ -31,9 +26,7 @@ impl Node {
         }
         let barrier = Uuid::new_v4();
         let event = Event::LogBarrier(LogBarrier { barrier });
-        self.append_and_apply(barrier, event, self.config.apply_timeout)
-            .await
-            .map(|_| ())
+        self.append_and_apply(barrier, event, self.config.apply_timeout).await.map(|_| ())
     }
 
     async fn append_and_apply(
@@ -44,8 +37,7 @@ impl Node {
     ) -> Result<Outcome, NodeError> {
         let applied = self.waiters.register(id);
         let appended = self.publisher.send(Append { event }).await;
-        let confirmed =
-            appended.unwrap_or_else(|_| Err(LogError::Unavailable("publisher stopped".into())));
+        let confirmed = appended.unwrap_or_else(|_| Err(LogError::Unavailable("publisher stopped".into())));
         if let Err(error) = confirmed {
             self.waiters.forget(&id);
             return Err(error.into());
@@ -81,16 +73,12 @@ impl Node {
 
     /// Makes everything applied so far searchable now (tests and benchmarks).
     pub async fn commit_search_now(&self) -> Result<usize, String> {
-        self.search_index
-            .send(CommitNow)
-            .await
-            .map_err(|e| e.to_string())?
+        self.search_index.send(CommitNow).await.map_err(|e| e.to_string())?
     }
 
     /// Digest and size of the whole state, combined from every shard.
     pub async fn digest(&self) -> Result<StateDigest, MailboxError> {
-        let reports =
-            futures::future::join_all(self.shards.iter().map(|s| s.send(ReportShard))).await;
+        let reports = futures::future::join_all(self.shards.iter().map(|s| s.send(ReportShard))).await;
         let mut digest = StateDigest::default();
         for report in reports {
             let ShardReport { digest: shard, .. } = report?;

@@ -14,12 +14,9 @@ impl Node {
         config: NodeConfig,
         bootstrap: Option<Snapshot>,
     ) -> Result<Node, NodeStartError> {
-        let mut arbiters: Vec<Arbiter> = (0..config.apply_threads.max(1))
-            .map(|_| Arbiter::new())
-            .collect();
+        let mut arbiters: Vec<Arbiter> = (0..config.apply_threads.max(1)).map(|_| Arbiter::new()).collect();
         let shards = start_shards(config.shards, &arbiters);
-        let (search_index, search) =
-            start_search_index(config.search_commit_interval, &mut arbiters)?;
+        let (search_index, search) = start_search_index(config.search_commit_interval, &mut arbiters)?;
         let targets = ApplyTargets {
             shards: shards.clone(),
             search_index: search_index.clone(),
@@ -33,12 +30,10 @@ impl Node {
         }
         let log_reader = LogReader::new(Arc::clone(&log), targets, Arc::clone(&progress)).start();
         let publisher_stats = Arc::new(PublisherStats::default());
-        let publisher = Publisher::new(
-            Arc::clone(&log),
-            config.confirm_timeout,
-            Arc::clone(&publisher_stats),
-        )
-        .start();
+        let pacing = RecordPacing::new(config.record_interval);
+        let publisher =
+            Publisher::new(Arc::clone(&log), config.confirm_timeout, Arc::clone(&publisher_stats), pacing);
+        let publisher = publisher.start();
         let status_board = Arc::new(StatusBoard::default());
         let supervisor = start_supervisor(&status_board, &config, &mut arbiters);
         let snapshots = Arc::new(SnapshotStore::default());
@@ -84,9 +79,7 @@ async fn load_snapshot(
     for batch in events.chunks(BOOTSTRAP_BATCH_EVENTS) {
         apply_batch(targets.clone(), batch.to_vec()).await?;
     }
-    progress
-        .next_offset
-        .store(snapshot.next_offset, std::sync::atomic::Ordering::Release);
+    progress.next_offset.store(snapshot.next_offset, std::sync::atomic::Ordering::Release);
     tracing::info!(bards = snapshot.bards.len(), next_offset = snapshot.next_offset, took = ?started.elapsed(),
         "snapshot loaded");
     Ok(())
@@ -109,9 +102,8 @@ fn start_search_index(
 ) -> Result<(Addr<SearchIndex>, SearchReader), SearchError> {
     let (writer, search) = create_search_index()?;
     let arbiter = Arbiter::new();
-    let index = SearchIndex::start_in_arbiter(&arbiter.handle(), move |_| {
-        SearchIndex::new(writer, commit_interval)
-    });
+    let index =
+        SearchIndex::start_in_arbiter(&arbiter.handle(), move |_| SearchIndex::new(writer, commit_interval));
     arbiters.push(arbiter);
     Ok((index, search))
 }

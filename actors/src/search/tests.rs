@@ -40,12 +40,7 @@ fn spec_examples_short_terms_and_accents() {
     ];
     let (reader, view) = indexed(&bards);
     let search = |term: &str| ids(&reader.search(&view, term, MAX_RESULTS).unwrap());
-    let set = |numbers: &[u128]| {
-        numbers
-            .iter()
-            .map(|n| Uuid::from_u128(*n))
-            .collect::<HashSet<_>>()
-    };
+    let set = |numbers: &[u128]| numbers.iter().map(|n| Uuid::from_u128(*n)).collect::<HashSet<_>>();
     assert_eq!(search("node"), set(&[1]));
     assert_eq!(search("berto"), set(&[1]));
     assert_eq!(search("jo"), set(&[1]));
@@ -61,9 +56,7 @@ fn spec_examples_short_terms_and_accents() {
 
 #[test]
 fn at_most_the_limit() {
-    let bards: Vec<_> = (0..120)
-        .map(|n| bard(n, &format!("node{n}"), "Nome", &["Node"]))
-        .collect();
+    let bards: Vec<_> = (0..120).map(|n| bard(n, &format!("node{n}"), "Nome", &["Node"])).collect();
     let (reader, view) = indexed(&bards);
     let found = reader.search(&view, "node", MAX_RESULTS).unwrap();
     assert_eq!(found.len(), MAX_RESULTS);

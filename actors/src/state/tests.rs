@@ -10,9 +10,7 @@ fn created(id: u128, apelido: &str, nome: &str) -> Event {
         nascimento: BirthDate::parse("1999-01-02").unwrap(),
         stack: None,
     };
-    Event::BardCreated(BardCreated {
-        bard: Arc::new(new.into_bard(Uuid::from_u128(id))),
-    })
+    Event::BardCreated(BardCreated { bard: Arc::new(new.into_bard(Uuid::from_u128(id))) })
 }
 
 #[test]
@@ -20,14 +18,9 @@ fn first_apelido_wins_later_ones_are_no_ops() {
     let mut state = State::default();
     assert_eq!(state.apply(&created(1, "ana", "Ana")), Outcome::Created);
     let before = state.digest();
-    assert_eq!(
-        state.apply(&created(2, "ana", "Other")),
-        Outcome::ApelidoTaken
-    );
+    assert_eq!(state.apply(&created(2, "ana", "Other")), Outcome::ApelidoTaken);
     assert_eq!(state.apply(&created(1, "bia", "Bia")), Outcome::IdTaken);
-    let barrier = Event::LogBarrier(LogBarrier {
-        barrier: Uuid::nil(),
-    });
+    let barrier = Event::LogBarrier(LogBarrier { barrier: Uuid::nil() });
     assert_eq!(state.apply(&barrier), Outcome::Barrier);
     assert_eq!(state.digest(), before);
     assert_eq!(state.len(), 1);
@@ -47,11 +40,7 @@ fn digest_depends_on_content() {
 /// Events drawn from a small apelido alphabet so that duplicates are common; some events are
 /// re-deliveries of an earlier one (same id, same apelido), as a reconnecting consumer sees.
 fn events_strategy() -> impl Strategy<Value = Vec<Event>> {
-    let event = (
-        "[a-d]{1,2}",
-        "[a-z ]{1,6}",
-        proptest::option::weighted(0.1, any::<usize>()),
-    );
+    let event = ("[a-d]{1,2}", "[a-z ]{1,6}", proptest::option::weighted(0.1, any::<usize>()));
     proptest::collection::vec(event, 0..120).prop_map(|items| {
         let mut events: Vec<Event> = vec![];
         for (index, (apelido, nome, redeliver)) in items.into_iter().enumerate() {
@@ -69,9 +58,7 @@ fn events_strategy() -> impl Strategy<Value = Vec<Event>> {
 fn partition(events: &[Event], shards: usize) -> Vec<Vec<(usize, &Event)>> {
     let mut partitions: Vec<Vec<(usize, &Event)>> = vec![vec![]; shards];
     for (position, event) in events.iter().enumerate() {
-        let Event::BardCreated(c) = event else {
-            unreachable!("strategy makes creates only")
-        };
+        let Event::BardCreated(c) = event else { unreachable!("strategy makes creates only") };
         partitions[shard_for(&c.bard.apelido, shards)].push((position, event));
     }
     partitions

@@ -119,11 +119,7 @@ fn first_failing_rule_decides_and_every_problem_is_listed() {
     let body = r#"{"apelido":null,"nome":1,"nascimento":"2001-02-29","stack":[""]}"#;
     let rejection = parse_new_bard(body.as_bytes()).unwrap_err();
     assert_eq!(rejection.kind, RejectionKind::Unprocessable);
-    let fields: Vec<_> = rejection
-        .problems
-        .iter()
-        .map(|p| p.field.as_str())
-        .collect();
+    let fields: Vec<_> = rejection.problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, ["apelido", "nome", "nascimento", "stack"]);
 
     let body = r#"{"apelido":"a","nome":1,"nascimento":null}"#;

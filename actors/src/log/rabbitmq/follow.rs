@@ -40,11 +40,8 @@ async fn consume_from(
             () = chunks.closed() => return Ok(()),
         };
         let last_tag = deliveries.last().map(|(tag, _)| *tag);
-        let entries: Vec<LogEntry> = deliveries
-            .into_iter()
-            .map(|(_, entry)| entry)
-            .filter(|entry| entry.offset >= *next)
-            .collect();
+        let entries: Vec<LogEntry> =
+            deliveries.into_iter().map(|(_, entry)| entry).filter(|entry| entry.offset >= *next).collect();
         if let Some(last) = entries.last() {
             *next = last.offset + 1;
             if chunks.send(Ok(entries)).await.is_err() {
@@ -53,10 +50,7 @@ async fn consume_from(
         }
         if let Some(tag) = last_tag {
             let ack = BasicAckOptions { multiple: true };
-            channel
-                .basic_ack(tag, ack)
-                .await
-                .map_err(|e| unavailable("ack", e))?;
+            channel.basic_ack(tag, ack).await.map_err(|e| unavailable("ack", e))?;
         }
     }
 }
@@ -65,17 +59,16 @@ async fn consume_from(
 /// AMQP has no call for a stream's end (the declare-ok message count lags behind).
 pub(super) async fn probe_end_offset(address: &StreamAddress) -> Result<Offset, LogError> {
     let (connection, channel) = open_channel(address, "bardo-end-probe").await?;
-    let mut consumer = subscribe(
-        &channel,
-        &address.stream,
-        AMQPValue::LongString("last".into()),
-    )
-    .await?;
+    let mut consumer = subscribe(&channel, &address.stream, AMQPValue::LongString("last".into())).await?;
     let mut end = 0;
+    // The last chunk arrives at once; a busy stream keeps growing, so the read is bounded in
+    // time (the answer is the end as of the probe) and in records.
+    let deadline = tokio::time::Instant::now() + END_PROBE_IDLE;
     let mut idle = END_PROBE_IDLE;
-    // The last chunk arrives at once; a busy stream keeps growing, so stop after a bounded read.
     for _ in 0..MAX_CHUNK_RECORDS * 4 {
-        let Ok(Some(delivery)) = tokio::time::timeout(idle, consumer.next()).await else {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let wait = if end == 0 { idle } else { idle.min(left) };
+        let Ok(Some(delivery)) = tokio::time::timeout(wait, consumer.next()).await else {
             break;
         };
         let (_, entry) = entry_of(delivery.map_err(|e| unavailable("delivery", e))?)?;
@@ -89,16 +82,10 @@ pub(super) async fn probe_end_offset(address: &StreamAddress) -> Result<Offset, 
 /// Attaches a consumer at an explicit offset; streams require QoS and manual acks.
 async fn subscribe(channel: &Channel, stream: &str, from: AMQPValue) -> Result<Consumer, LogError> {
     let qos = BasicQosOptions { global: false };
-    channel
-        .basic_qos(CONSUMER_PREFETCH, qos)
-        .await
-        .map_err(|e| unavailable("qos", e))?;
+    channel.basic_qos(CONSUMER_PREFETCH, qos).await.map_err(|e| unavailable("qos", e))?;
     let mut arguments = FieldTable::default();
     arguments.insert("x-stream-offset".into(), from);
-    let options = BasicConsumeOptions {
-        no_ack: false,
-        ..BasicConsumeOptions::default()
-    };
+    let options = BasicConsumeOptions { no_ack: false, ..BasicConsumeOptions::default() };
     let tag = format!("bardo-reader-{}", uuid::Uuid::new_v4());
     channel
         .basic_consume(stream.into(), tag.as_str().into(), options, arguments)
@@ -113,11 +100,7 @@ async fn next_deliveries(consumer: &mut Consumer) -> Result<Vec<(u64, LogEntry)>
     let mut item = first;
     loop {
         match item {
-            None => {
-                return Err(LogError::Unavailable(
-                    "the broker closed the consumer".into(),
-                ))
-            }
+            None => return Err(LogError::Unavailable("the broker closed the consumer".into())),
             Some(Err(error)) => return Err(unavailable("delivery", error)),
             Some(Ok(delivery)) => deliveries.push(entry_of(delivery)?),
         }
@@ -136,17 +119,9 @@ fn entry_of(delivery: lapin::message::Delivery) -> Result<(u64, LogEntry), LogEr
         .properties
         .headers()
         .as_ref()
-        .and_then(|headers| {
-            headers
-                .inner()
-                .get("x-stream-offset")
-                .and_then(offset_value)
-        })
+        .and_then(|headers| headers.inner().get("x-stream-offset").and_then(offset_value))
         .ok_or_else(|| LogError::Unavailable("a delivery without x-stream-offset".into()))?;
-    let entry = LogEntry {
-        offset,
-        payload: Bytes::from(delivery.data),
-    };
+    let entry = LogEntry { offset, payload: Bytes::from(delivery.data) };
     Ok((delivery.delivery_tag, entry))
 }
 
