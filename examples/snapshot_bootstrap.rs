@@ -37,8 +37,11 @@ fn main() {
     let started = Instant::now();
     let decoded = Snapshot::decode(&bytes).expect("decodes");
     let decode = started.elapsed();
-    println!("bards {count}: snapshot {} bytes ({:.1} bytes/bard), capture+encode {encode:?}, decode {decode:?}",
-        bytes.len(), bytes.len() as f64 / count as f64);
+    println!(
+        "bards {count}: snapshot {} bytes ({:.1} bytes/bard), capture+encode {encode:?}, decode {decode:?}",
+        bytes.len(),
+        bytes.len() as f64 / count as f64
+    );
     actix::System::new().block_on(load(decoded, count));
 }
 
@@ -51,8 +54,10 @@ async fn load(snapshot: Snapshot, count: usize) {
     node.commit_search_now().await.expect("commit");
     let searchable = started.elapsed();
     assert_eq!(node.view.len(), count);
-    println!("bootstrap: state applied (readable) in {applied:?}, searchable in {searchable:?} ({:.0} bards/s)",
-        count as f64 / searchable.as_secs_f64());
+    println!(
+        "bootstrap: state applied (readable) in {applied:?}, searchable in {searchable:?} ({:.0} bards/s)",
+        count as f64 / searchable.as_secs_f64()
+    );
     let (rss, peak) = bench_data::resident_memory();
     println!("RSS after bootstrap {:.0} MiB (peak {:.0} MiB)", bench_data::mib(rss), bench_data::mib(peak));
 }
