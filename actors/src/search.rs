@@ -82,6 +82,9 @@ impl SearchWriter {
     /// Commits and reloads the reader when anything was added; returns how many documents.
     pub fn commit(&mut self) -> Result<usize, SearchError> {
         if self.uncommitted == 0 {
+            // Background merges finish after their commit: reload so searches use the merged
+            // segments instead of the many small ones (cheap when nothing changed).
+            self.reader.reload()?;
             return Ok(0);
         }
         self.writer.commit()?;

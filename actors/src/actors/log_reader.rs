@@ -169,7 +169,13 @@ async fn publish_outcomes(
     let applied = AppliedBatch { events: decided.len() as u64, created: created.len() as u64 };
     if !created.is_empty() {
         let first_sequence = targets.view.publish(&created);
-        targets.search_index.send(IndexBards { first_sequence, bards: created }).await?;
+        // Enqueue without waiting for the index to take the documents (`send` resolves only
+        // after the handler ran: every create would wait on tantivy). Wait only when full.
+        match targets.search_index.try_send(IndexBards { first_sequence, bards: created }) {
+            Ok(()) => {}
+            Err(SendError::Full(batch)) => targets.search_index.send(batch).await?,
+            Err(SendError::Closed(_)) => return Err(MailboxError::Closed),
+        }
     }
     for (event, outcome) in decided {
         match event {
