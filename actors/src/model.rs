@@ -1,6 +1,8 @@
 //! The bard: the one resource bardo stores.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
@@ -13,20 +15,48 @@ pub const MAX_NOME_CHARS: usize = 100;
 pub const MAX_STACK_ITEM_CHARS: usize = 32;
 
 /// A registered bard. Strings are boxed (no spare capacity): a million of them live in RAM.
+/// Stack elements are interned: a few dozen technologies repeat across a million bards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bard {
     pub id: Uuid,
     pub apelido: Box<str>,
     pub nome: Box<str>,
     pub nascimento: BirthDate,
-    pub stack: Option<Box<[Box<str>]>>,
+    #[serde(deserialize_with = "deserialize_stack")]
+    pub stack: Option<Stack>,
+}
+
+/// The stack of a bard: interned element names.
+pub type Stack = Box<[Arc<str>]>;
+
+/// Distinct stack elements kept for sharing; past this, new names are stored unshared, so
+/// hostile input cannot grow the table without bound.
+const MAX_INTERNED_STACK_ITEMS: usize = 65_536;
+
+/// The shared copy of a stack element's name.
+pub fn intern_stack_item(name: &str) -> Arc<str> {
+    static VOCABULARY: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let mut vocabulary = VOCABULARY.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(shared) = vocabulary.get(name) {
+        return Arc::clone(shared);
+    }
+    let item: Arc<str> = Arc::from(name);
+    if vocabulary.len() < MAX_INTERNED_STACK_ITEMS {
+        vocabulary.insert(Arc::clone(&item));
+    }
+    item
+}
+
+fn deserialize_stack<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Stack>, D::Error> {
+    let items = Option::<Vec<std::borrow::Cow<'de, str>>>::deserialize(deserializer)?;
+    Ok(items.map(|items| items.iter().map(|item| intern_stack_item(item)).collect()))
 }
 
 impl Bard {
     /// Every text a search term may match: apelido, nome and each stack element.
     pub fn searchable_texts(&self) -> impl Iterator<Item = &str> {
-        let stack = self.stack.iter().flat_map(|items| items.iter());
-        [&self.apelido, &self.nome].into_iter().chain(stack).map(|text| &**text)
+        let stack = self.stack.iter().flat_map(|items| items.iter()).map(|item| &**item);
+        [&*self.apelido, &*self.nome].into_iter().chain(stack)
     }
 
     /// Case-insensitive substring match; `lowercase_term` must already be lowercased.
@@ -41,7 +71,7 @@ pub struct NewBard {
     pub apelido: Box<str>,
     pub nome: Box<str>,
     pub nascimento: BirthDate,
-    pub stack: Option<Box<[Box<str>]>>,
+    pub stack: Option<Stack>,
 }
 
 impl NewBard {

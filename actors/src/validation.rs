@@ -4,7 +4,11 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::model::{BirthDate, NewBard, MAX_APELIDO_CHARS, MAX_NOME_CHARS, MAX_STACK_ITEM_CHARS};
+use std::sync::Arc;
+
+use crate::model::{
+    intern_stack_item, BirthDate, NewBard, Stack, MAX_APELIDO_CHARS, MAX_NOME_CHARS, MAX_STACK_ITEM_CHARS,
+};
 
 /// Which HTTP class a rejected create belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +137,7 @@ fn birth_date(object: &Map<String, Value>, problems: &mut Problems) -> Option<Bi
 }
 
 /// `Some(None)` is a valid absent stack; `None` means a problem was recorded.
-fn optional_stack(object: &Map<String, Value>, problems: &mut Problems) -> Option<Option<Box<[Box<str>]>>> {
+fn optional_stack(object: &Map<String, Value>, problems: &mut Problems) -> Option<Option<Stack>> {
     let items = match object.get("stack") {
         None | Some(Value::Null) => return Some(None),
         Some(Value::Array(items)) => items,
@@ -143,17 +147,17 @@ fn optional_stack(object: &Map<String, Value>, problems: &mut Problems) -> Optio
         }
     };
     let before = problems.found.len();
-    let accepted: Vec<Box<str>> =
+    let accepted: Vec<Arc<str>> =
         items.iter().enumerate().filter_map(|(index, item)| stack_item(index, item, problems)).collect();
     (problems.found.len() == before).then(|| Some(accepted.into_boxed_slice()))
 }
 
 /// Element problems are reported on field `stack`, the element's index in the message.
-fn stack_item(index: usize, item: &Value, problems: &mut Problems) -> Option<Box<str>> {
+fn stack_item(index: usize, item: &Value, problems: &mut Problems) -> Option<Arc<str>> {
     let (kind, message) = match item {
         Value::Null => (RejectionKind::Unprocessable, "must not be null".into()),
         Value::String(text) => match check_length(text, MAX_STACK_ITEM_CHARS) {
-            Ok(()) => return Some(text.as_str().into()),
+            Ok(()) => return Some(intern_stack_item(text)),
             Err(message) => (RejectionKind::Unprocessable, message),
         },
         other => (RejectionKind::Malformed, type_message(other, "a string")),

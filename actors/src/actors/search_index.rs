@@ -2,28 +2,31 @@
 //! timer, never per document and never on an HTTP worker.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
 use crate::model::Bard;
 use crate::search::{SearchError, SearchWriter};
 
-/// Batches queued before the `LogReader` waits: a slow commit (merges ≈ 100 ms) must not stall
-/// the apply loop at 1,000 creates/s.
-const SEARCH_MAILBOX_CAPACITY: usize = 4096;
+/// Batches queued before the `LogReader` waits (it enqueues with `try_send`): enough to ride
+/// out a slow commit (merges ≈ 100 ms) at tournament rates, small enough that an overload
+/// pushes back on the apply loop instead of piling up unindexed bards.
+const SEARCH_MAILBOX_CAPACITY: usize = 256;
 
 pub struct SearchIndex {
     writer: SearchWriter,
     commit_interval: Duration,
+    last_commit: Instant,
 }
 
 impl SearchIndex {
     pub fn new(writer: SearchWriter, commit_interval: Duration) -> Self {
-        SearchIndex { writer, commit_interval }
+        SearchIndex { writer, commit_interval, last_commit: Instant::now() }
     }
 
     fn commit(&mut self) -> Result<usize, SearchError> {
+        self.last_commit = Instant::now();
         let committed = self.writer.commit()?;
         if committed > 0 {
             tracing::trace!(committed, "search index committed");
@@ -60,6 +63,12 @@ impl Handler<IndexBards> for SearchIndex {
         for (offset, bard) in message.bards.iter().enumerate() {
             if let Err(error) = self.writer.add(message.first_sequence + offset as u64, bard) {
                 tracing::error!(%error, id = %bard.id, "bard could not be indexed");
+            }
+        }
+        // A mailbox that never empties would starve the timer: commit here when one is due.
+        if self.last_commit.elapsed() >= self.commit_interval {
+            if let Err(error) = self.commit() {
+                tracing::error!(%error, "search index commit failed; retrying at next batch");
             }
         }
     }

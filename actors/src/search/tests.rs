@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 fn bard(number: u128, apelido: &str, nome: &str, stack: &[&str]) -> Arc<Bard> {
-    let stack = (!stack.is_empty()).then(|| stack.iter().map(|s| Box::<str>::from(*s)).collect());
+    let stack = (!stack.is_empty()).then(|| stack.iter().map(|s| Arc::<str>::from(*s)).collect());
     let new = NewBard {
         apelido: apelido.into(),
         nome: nome.into(),
