@@ -57,7 +57,10 @@ fn main() {
         report_load(&run, count, in_flight);
         print_memory("loaded, before the explicit commit");
         let committed = node.commit_search_now().await.expect("commit");
-        println!("explicit commit made {committed} more bards searchable; index now holds {}", node.search.indexed());
+        println!(
+            "explicit commit made {committed} more bards searchable; index now holds {}",
+            node.search.indexed()
+        );
         let (rss, peak) = print_memory("after commit");
         report_footprint(&node, rss, peak, baseline);
         report_log_bytes(&log, count).await;
