@@ -91,10 +91,6 @@ impl SearchWriter {
         self.reader.reload()?;
         Ok(std::mem::take(&mut self.uncommitted))
     }
-
-    pub fn uncommitted(&self) -> usize {
-        self.uncommitted
-    }
 }
 
 impl SearchReader {

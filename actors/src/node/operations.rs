@@ -24,9 +24,14 @@ impl Node {
         if self.config.role == Role::Replica {
             return Ok(());
         }
+        self.pass_barrier(self.config.apply_timeout).await
+    }
+
+    /// Publishes a fresh barrier and waits (up to `timeout`) until this node applied it.
+    async fn pass_barrier(&self, timeout: Duration) -> Result<(), NodeError> {
         let barrier = Uuid::new_v4();
         let event = Event::LogBarrier(LogBarrier { barrier });
-        self.append_and_apply(barrier, event, self.config.apply_timeout).await.map(|_| ())
+        self.append_and_apply(barrier, event, timeout).await.map(|_| ())
     }
 
     async fn append_and_apply(
@@ -96,15 +101,13 @@ impl Node {
         }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let barrier = Uuid::new_v4();
-            let event = Event::LogBarrier(LogBarrier { barrier });
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match self.append_and_apply(barrier, event, left).await {
+            match self.pass_barrier(left).await {
                 Err(NodeError::LogUnavailable(error)) if !left.is_zero() => {
                     tracing::warn!(%error, "log not ready yet; retrying the catch-up barrier");
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                other => return other.map(|_| ()),
+                other => return other,
             }
         }
     }
