@@ -22,6 +22,7 @@ use crate::read_view::ReadView;
 use crate::search::{create_search_index, SearchError, SearchReader};
 use crate::snapshot::Snapshot;
 use crate::state::{Outcome, StateDigest};
+use crate::supervision::RestartPolicy;
 use crate::waiters::OutcomeWaiters;
 
 /// What a node is for.
@@ -60,6 +61,8 @@ pub struct NodeConfig {
     pub record_interval: Duration,
     /// What the supervisor samples (sysfs root, environment, region and zone overrides).
     pub machine: MachineConfig,
+    /// Backoff between restarts of a failed actor.
+    pub restart_policy: RestartPolicy,
 }
 
 impl Default for NodeConfig {
@@ -75,6 +78,7 @@ impl Default for NodeConfig {
             apply_timeout: Duration::from_secs(10),
             record_interval: Duration::ZERO,
             machine: MachineConfig::from_process(),
+            restart_policy: RestartPolicy::default(),
         }
     }
 }

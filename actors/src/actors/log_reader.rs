@@ -15,6 +15,7 @@ use crate::log::{EventLog, LogEntry, LogError, Offset};
 use crate::model::Bard;
 use crate::read_view::ReadView;
 use crate::state::{shard_for, Outcome};
+use crate::supervision::{guarded, Supervisable, Supervision};
 use crate::waiters::OutcomeWaiters;
 
 /// How far this process has applied the log; read by `/status` and the catch-up wait.
@@ -46,11 +47,17 @@ pub struct LogReader {
     log: Arc<dyn EventLog>,
     targets: ApplyTargets,
     progress: Arc<LogProgress>,
+    supervision: Supervision,
 }
 
 impl LogReader {
-    pub fn new(log: Arc<dyn EventLog>, targets: ApplyTargets, progress: Arc<LogProgress>) -> Self {
-        LogReader { log, targets, progress }
+    pub fn new(
+        log: Arc<dyn EventLog>,
+        targets: ApplyTargets,
+        progress: Arc<LogProgress>,
+        supervision: Supervision,
+    ) -> Self {
+        LogReader { log, targets, progress, supervision }
     }
 
     /// Decodes the entries not applied yet (a re-delivery after reconnect is skipped by offset).
@@ -81,8 +88,18 @@ impl LogReader {
 impl Actor for LogReader {
     type Context = Context<Self>;
 
+    /// Also after a restart: the log is read again from the first offset not applied.
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.supervision.hold_back(ctx);
         ctx.add_stream(self.log.read_from(self.progress.next_offset()));
+    }
+}
+
+impl Supervised for LogReader {}
+
+impl Supervisable for LogReader {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.supervision
     }
 }
 
@@ -92,7 +109,7 @@ impl StreamHandler<Result<Vec<LogEntry>, LogError>> for LogReader {
             Ok(entries) => entries,
             Err(error) => return tracing::warn!(%error, "log read interrupted"),
         };
-        let (events, Some(last)) = self.decode(entries) else {
+        let Some((events, Some(last))) = guarded(self, ctx, |reader, _| reader.decode(entries)) else {
             return;
         };
         let apply = apply_batch(self.targets.clone(), events);
@@ -106,8 +123,8 @@ impl StreamHandler<Result<Vec<LogEntry>, LogError>> for LogReader {
         }));
     }
 
-    fn finished(&mut self, _: &mut Self::Context) {
-        tracing::error!("the event log stream ended");
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        self.supervision.fail(ctx, "the event log stream ended");
     }
 }
 
@@ -129,13 +146,7 @@ pub(crate) async fn apply_batch(
             per_shard[shard_for(&created.bard.apelido, shard_count)].push(event.clone());
         }
     }
-    let sends = targets.shards.iter().zip(per_shard).map(|(shard, events)| async move {
-        if events.is_empty() {
-            Ok(vec![])
-        } else {
-            shard.send(ApplyEvents { events }).await
-        }
-    });
+    let sends = targets.shards.iter().zip(per_shard).map(|(shard, events)| apply_on_shard(shard, events));
     let mut outcomes = Vec::with_capacity(shard_count);
     for outcome in join_all(sends).await {
         outcomes.push(outcome?.into_iter());
@@ -152,6 +163,22 @@ pub(crate) async fn apply_batch(
         decided.push((event, outcome));
     }
     publish_outcomes(&targets, decided).await
+}
+
+/// One shard's part of a batch. A shard that fails is rebuilt from the read view, which does
+/// not hold this batch yet (it is published below, after every shard decided): sending the same
+/// events again gives the decisions the failed attempt would have given. The shard's own
+/// restart backoff paces the retries.
+async fn apply_on_shard(shard: &Addr<Shard>, events: Vec<Event>) -> Result<Vec<Outcome>, MailboxError> {
+    if events.is_empty() {
+        return Ok(vec![]);
+    }
+    loop {
+        if let Some(outcomes) = shard.send(ApplyEvents { events: events.clone() }).await? {
+            return Ok(outcomes);
+        }
+        tracing::warn!(events = events.len(), "a shard failed mid-batch; sending the batch again");
+    }
 }
 
 /// Makes created bards readable and searchable, then wakes the requests waiting for them.

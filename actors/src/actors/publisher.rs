@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::event::{encode_record, Event};
 use crate::log::{EventLog, LogError};
+use crate::supervision::{guarded, Supervisable, Supervision};
 
 /// Requests queued in the mailbox before senders wait.
 const PUBLISHER_MAILBOX_CAPACITY: usize = 4096;
@@ -35,6 +36,7 @@ pub struct Publisher {
     in_flight: bool,
     stats: Arc<PublisherStats>,
     pacing: RecordPacing,
+    supervision: Supervision,
 }
 
 /// Group-commit pacing: at most one record per `min_interval`. An idle publisher flushes at
@@ -65,8 +67,9 @@ impl Publisher {
         confirm_timeout: Duration,
         stats: Arc<PublisherStats>,
         pacing: RecordPacing,
+        supervision: Supervision,
     ) -> Self {
-        Publisher { log, confirm_timeout, queued: vec![], in_flight: false, stats, pacing }
+        Publisher { log, confirm_timeout, queued: vec![], in_flight: false, stats, pacing, supervision }
     }
 
     /// Sends everything queued as one record, unless a record is already awaiting confirmation.
@@ -123,6 +126,23 @@ impl Actor for Publisher {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(PUBLISHER_MAILBOX_CAPACITY);
+        self.supervision.hold_back(ctx);
+    }
+}
+
+impl Supervised for Publisher {
+    /// Queued requests are answered "unavailable" (their confirmation senders drop); a record
+    /// in flight may still land, as after any confirm timeout (SPEC: a 503 is not a promise).
+    fn restarting(&mut self, _: &mut Self::Context) {
+        self.queued.clear();
+        self.in_flight = false;
+        self.pacing.flush_scheduled = false;
+    }
+}
+
+impl Supervisable for Publisher {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.supervision
     }
 }
 
@@ -138,8 +158,10 @@ impl Handler<Append> for Publisher {
 
     fn handle(&mut self, message: Append, ctx: &mut Self::Context) -> Self::Result {
         let (confirmation, confirmed) = oneshot::channel();
-        self.queued.push((message.event, confirmation));
-        self.flush(ctx);
+        guarded(self, ctx, |publisher, ctx| {
+            publisher.queued.push((message.event, confirmation));
+            publisher.flush(ctx);
+        });
         Box::pin(async move {
             confirmed.await.unwrap_or_else(|_| Err(LogError::Unavailable("publisher stopped".into())))
         })

@@ -1,5 +1,7 @@
 //! `SearchIndex`: owns the tantivy writer on its own arbiter (thread) and commits on a short
-//! timer, never per document and never on an HTTP worker.
+//! timer, never per document and never on an HTTP worker. Supervised: the writer survives a
+//! restart, and every bard the read view holds past the last one indexed is indexed again
+//! (so a batch lost to a failure is not lost to search).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,7 +9,9 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 use crate::model::Bard;
+use crate::read_view::ReadView;
 use crate::search::{SearchError, SearchWriter};
+use crate::supervision::{guarded, Supervisable, Supervision};
 
 /// Batches queued before the `LogReader` waits (it enqueues with `try_send`): enough to ride
 /// out a slow commit (merges ≈ 100 ms) at tournament rates, small enough that an overload
@@ -18,11 +22,59 @@ pub struct SearchIndex {
     writer: SearchWriter,
     commit_interval: Duration,
     last_commit: Instant,
+    view: Arc<ReadView>,
+    /// The read-view sequence of the next bard to index (all before it are in the writer).
+    next_sequence: u64,
+    supervision: Supervision,
 }
 
 impl SearchIndex {
-    pub fn new(writer: SearchWriter, commit_interval: Duration) -> Self {
-        SearchIndex { writer, commit_interval, last_commit: Instant::now() }
+    pub fn new(
+        writer: SearchWriter,
+        commit_interval: Duration,
+        view: Arc<ReadView>,
+        supervision: Supervision,
+    ) -> Self {
+        let last_commit = Instant::now();
+        SearchIndex { writer, commit_interval, last_commit, view, next_sequence: 0, supervision }
+    }
+
+    /// Indexes `bards`, numbered from `first_sequence`; first whatever the view holds before
+    /// them that was never indexed, and none that already was.
+    fn index(&mut self, first_sequence: u64, bards: &[Arc<Bard>]) {
+        if first_sequence > self.next_sequence {
+            self.catch_up_with_view(first_sequence);
+        }
+        for (sequence, bard) in (first_sequence..).zip(bards) {
+            if sequence >= self.next_sequence {
+                self.add(sequence, bard);
+            }
+        }
+    }
+
+    /// Indexes the view's bards from `next_sequence` up to `end` (exclusive).
+    fn catch_up_with_view(&mut self, end: u64) {
+        let missing: Vec<Arc<Bard>> = {
+            let view = self.view.read();
+            (self.next_sequence..end).map_while(|sequence| view.by_sequence(sequence).cloned()).collect()
+        };
+        if !missing.is_empty() {
+            tracing::warn!(
+                from = self.next_sequence,
+                bards = missing.len(),
+                "indexing bards the index missed"
+            );
+        }
+        for (sequence, bard) in (self.next_sequence..).zip(missing) {
+            self.add(sequence, &bard);
+        }
+    }
+
+    fn add(&mut self, sequence: u64, bard: &Bard) {
+        if let Err(error) = self.writer.add(sequence, bard) {
+            tracing::error!(%error, id = %bard.id, "bard could not be indexed");
+        }
+        self.next_sequence = sequence + 1;
     }
 
     fn commit(&mut self) -> Result<usize, SearchError> {
@@ -40,11 +92,25 @@ impl Actor for SearchIndex {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(SEARCH_MAILBOX_CAPACITY);
-        ctx.run_interval(self.commit_interval, |index, _| {
-            if let Err(error) = index.commit() {
+        self.supervision.hold_back(ctx);
+        ctx.run_interval(self.commit_interval, |index, ctx| {
+            if let Some(Err(error)) = guarded(index, ctx, |index, _| index.commit()) {
                 tracing::error!(%error, "search index commit failed; retrying at next tick");
             }
         });
+    }
+}
+
+impl Supervised for SearchIndex {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        let end = self.view.len() as u64;
+        self.catch_up_with_view(end);
+    }
+}
+
+impl Supervisable for SearchIndex {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.supervision
     }
 }
 
@@ -59,18 +125,16 @@ pub struct IndexBards {
 impl Handler<IndexBards> for SearchIndex {
     type Result = ();
 
-    fn handle(&mut self, message: IndexBards, _: &mut Self::Context) {
-        for (offset, bard) in message.bards.iter().enumerate() {
-            if let Err(error) = self.writer.add(message.first_sequence + offset as u64, bard) {
-                tracing::error!(%error, id = %bard.id, "bard could not be indexed");
+    fn handle(&mut self, message: IndexBards, ctx: &mut Self::Context) {
+        guarded(self, ctx, |index, _| {
+            index.index(message.first_sequence, &message.bards);
+            // A mailbox that never empties would starve the timer: commit here when one is due.
+            if index.last_commit.elapsed() >= index.commit_interval {
+                if let Err(error) = index.commit() {
+                    tracing::error!(%error, "search index commit failed; retrying at next batch");
+                }
             }
-        }
-        // A mailbox that never empties would starve the timer: commit here when one is due.
-        if self.last_commit.elapsed() >= self.commit_interval {
-            if let Err(error) = self.commit() {
-                tracing::error!(%error, "search index commit failed; retrying at next batch");
-            }
-        }
+        });
     }
 }
 
@@ -82,7 +146,8 @@ pub struct CommitNow;
 impl Handler<CommitNow> for SearchIndex {
     type Result = Result<usize, String>;
 
-    fn handle(&mut self, _: CommitNow, _: &mut Self::Context) -> Self::Result {
-        self.commit().map_err(|error| error.to_string())
+    fn handle(&mut self, _: CommitNow, ctx: &mut Self::Context) -> Self::Result {
+        let committed = guarded(self, ctx, |index, _| index.commit());
+        committed.ok_or_else(|| "the search index failed; restarting".to_owned())?.map_err(|e| e.to_string())
     }
 }

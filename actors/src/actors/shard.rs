@@ -1,27 +1,60 @@
 //! `Shard`: owns one partition of the state (the bards whose apelido hashes to it) and decides
-//! apelido uniqueness for that partition by applying events in log order.
+//! apelido uniqueness for that partition by applying events in log order. Supervised: after a
+//! failure it rebuilds its partition from the read view (every bard created before the batch in
+//! flight), and the `LogReader` sends it that batch again.
+
+use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::event::Event;
-use crate::state::{Outcome, State, StateDigest};
+use crate::event::{BardCreated, Event};
+use crate::read_view::ReadView;
+use crate::state::{shard_for, Outcome, State, StateDigest};
+use crate::supervision::{guarded, RestartBoard, RestartPolicy, Supervisable, Supervision};
 
 /// Batches in flight per shard before the `LogReader` waits.
 const SHARD_MAILBOX_CAPACITY: usize = 64;
 
-pub struct Shard {
-    state: State,
+/// Where a shard's partition can be rebuilt from: its number among `count` shards.
+#[derive(Clone)]
+pub struct ShardSource {
+    pub view: Arc<ReadView>,
+    pub number: usize,
+    pub count: usize,
 }
 
-impl Shard {
-    pub fn new() -> Self {
-        Shard { state: State::default() }
+impl ShardSource {
+    /// The partition's state: every created bard that hashes here, in apply order.
+    pub fn rebuild(&self) -> State {
+        let mut state = State::default();
+        for bard in self.view.all() {
+            if shard_for(&bard.apelido, self.count) == self.number {
+                state.apply(&Event::BardCreated(BardCreated { bard }));
+            }
+        }
+        state
     }
 }
 
-impl Default for Shard {
-    fn default() -> Self {
-        Shard::new()
+pub struct Shard {
+    state: State,
+    source: ShardSource,
+    supervision: Supervision,
+    /// Tests arm this to make the next `ApplyEvents` panic halfway through its batch.
+    #[cfg(test)]
+    fail_next_apply: bool,
+}
+
+impl Shard {
+    /// The factory: a shard holding what the read view says its partition holds.
+    pub fn new(source: ShardSource, board: &Arc<RestartBoard>, policy: RestartPolicy) -> Self {
+        Shard {
+            state: source.rebuild(),
+            source,
+            supervision: Supervision::new("shard", board, policy),
+            #[cfg(test)]
+            fail_next_apply: false,
+        }
     }
 }
 
@@ -30,21 +63,50 @@ impl Actor for Shard {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(SHARD_MAILBOX_CAPACITY);
+        self.supervision.hold_back(ctx);
     }
 }
 
-/// Apply these events, all owned by this shard, in this order.
+impl Supervised for Shard {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        self.state = self.source.rebuild();
+        tracing::warn!(
+            shard = self.source.number,
+            bards = self.state.len(),
+            "shard rebuilt from the read view"
+        );
+    }
+}
+
+impl Supervisable for Shard {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.supervision
+    }
+}
+
+/// Apply these events, all owned by this shard, in this order. `None`: the shard failed and
+/// was rebuilt without any of them; send them again.
 #[derive(Message)]
-#[rtype(result = "Vec<Outcome>")]
+#[rtype(result = "Option<Vec<Outcome>>")]
 pub struct ApplyEvents {
     pub events: Vec<Event>,
 }
 
 impl Handler<ApplyEvents> for Shard {
-    type Result = MessageResult<ApplyEvents>;
+    type Result = Option<Vec<Outcome>>;
 
-    fn handle(&mut self, message: ApplyEvents, _: &mut Self::Context) -> Self::Result {
-        MessageResult(message.events.iter().map(|event| self.state.apply(event)).collect())
+    fn handle(&mut self, message: ApplyEvents, ctx: &mut Self::Context) -> Self::Result {
+        guarded(self, ctx, |shard, _| {
+            let mut outcomes = Vec::with_capacity(message.events.len());
+            for event in &message.events {
+                outcomes.push(shard.state.apply(event));
+                #[cfg(test)]
+                if std::mem::take(&mut shard.fail_next_apply) {
+                    panic!("injected failure after the first event of a batch");
+                }
+            }
+            outcomes
+        })
     }
 }
 
@@ -66,3 +128,6 @@ impl Handler<ReportShard> for Shard {
         MessageResult(ShardReport { bards: self.state.len(), digest: self.state.digest() })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,6 +14,7 @@ use super::LogProgress;
 use crate::log::Offset;
 use crate::read_view::ReadView;
 use crate::snapshot::Snapshot;
+use crate::supervision::{guarded, Supervisable, Supervision};
 
 /// How often the snapshotter checks whether a snapshot is due.
 const CHECK_INTERVAL: Duration = Duration::from_millis(500);
@@ -52,6 +53,7 @@ pub struct Snapshotter {
     policy: SnapshotPolicy,
     last_events: u64,
     last_taken: Instant,
+    supervision: Supervision,
 }
 
 impl Snapshotter {
@@ -60,8 +62,10 @@ impl Snapshotter {
         progress: Arc<LogProgress>,
         store: Arc<SnapshotStore>,
         policy: SnapshotPolicy,
+        supervision: Supervision,
     ) -> Self {
-        Snapshotter { view, progress, store, policy, last_events: 0, last_taken: Instant::now() }
+        let last_taken = Instant::now();
+        Snapshotter { view, progress, store, policy, last_events: 0, last_taken, supervision }
     }
 
     fn take_if_due(&mut self) {
@@ -92,6 +96,18 @@ impl Actor for Snapshotter {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(CHECK_INTERVAL, |snapshotter, _| snapshotter.take_if_due());
+        self.supervision.hold_back(ctx);
+        ctx.run_interval(CHECK_INTERVAL, |snapshotter, ctx| {
+            guarded(snapshotter, ctx, |snapshotter, _| snapshotter.take_if_due());
+        });
+    }
+}
+
+/// Nothing to reset: the last snapshot stays served, and the next one is due at once.
+impl Supervised for Snapshotter {}
+
+impl Supervisable for Snapshotter {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.supervision
     }
 }

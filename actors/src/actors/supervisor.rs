@@ -1,5 +1,7 @@
 //! `Supervisor`: samples the machine on its own arbiter (thread) for `/status`, so HTTP
-//! workers never block on sysfs or NVML. Actor restarts are its next duty (see CHANGELOG).
+//! workers never block on sysfs or NVML, and holds the restart board every supervised actor
+//! reports to (see `crate::supervision`: each actor runs under `actix::Supervisor`, restarts
+//! from its factory with capped exponential backoff). It is supervised the same way.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,6 +10,7 @@ use actix::prelude::*;
 use parking_lot::RwLock;
 
 use crate::machine::{measure_gflops, MachineConfig, MachineSampler, MachineSnapshot};
+use crate::supervision::{guarded, RestartBoard, Supervisable, Supervision};
 
 /// How often the machine is sampled (one sample ≈ 0.7 ms here: ≈ 0.015% of a core).
 const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
@@ -19,6 +22,8 @@ const GFLOPS_BENCHMARK: Duration = Duration::from_millis(200);
 pub struct StatusBoard {
     machine: RwLock<Option<MachineSnapshot>>,
     started: RwLock<Option<Instant>>,
+    /// Restart counts of every supervised actor of this node.
+    pub restarts: Arc<RestartBoard>,
 }
 
 impl StatusBoard {
@@ -35,12 +40,13 @@ pub struct Supervisor {
     board: Arc<StatusBoard>,
     config: MachineConfig,
     sampler: Option<MachineSampler>,
+    supervision: Supervision,
 }
 
 impl Supervisor {
-    pub fn new(board: Arc<StatusBoard>, config: MachineConfig) -> Self {
-        *board.started.write() = Some(Instant::now());
-        Supervisor { board, config, sampler: None }
+    pub fn new(board: Arc<StatusBoard>, config: MachineConfig, supervision: Supervision) -> Self {
+        board.started.write().get_or_insert_with(Instant::now);
+        Supervisor { board, config, sampler: None, supervision }
     }
 
     fn sample(&mut self) {
@@ -59,7 +65,25 @@ impl Actor for Supervisor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         // First sample right after start (it also runs the GFLOPS benchmark), then periodic.
-        ctx.run_later(Duration::ZERO, |supervisor, _| supervisor.sample());
-        ctx.run_interval(SAMPLE_INTERVAL, |supervisor, _| supervisor.sample());
+        self.supervision.hold_back(ctx);
+        ctx.run_later(Duration::ZERO, |supervisor, ctx| {
+            guarded(supervisor, ctx, |supervisor, _| supervisor.sample());
+        });
+        ctx.run_interval(SAMPLE_INTERVAL, |supervisor, ctx| {
+            guarded(supervisor, ctx, |supervisor, _| supervisor.sample());
+        });
+    }
+}
+
+/// A sampler that panicked is built afresh (and benchmarks GFLOPS again).
+impl Supervised for Supervisor {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        self.sampler = None;
+    }
+}
+
+impl Supervisable for Supervisor {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.supervision
     }
 }

@@ -82,6 +82,12 @@ impl Node {
     }
 
     /// Digest and size of the whole state, combined from every shard.
+    /// Bards held by each shard, in shard order.
+    pub async fn shard_sizes(&self) -> Result<Vec<usize>, MailboxError> {
+        let reports = futures::future::join_all(self.shards.iter().map(|s| s.send(ReportShard))).await;
+        reports.into_iter().map(|report| report.map(|report| report.bards)).collect()
+    }
+
     pub async fn digest(&self) -> Result<StateDigest, MailboxError> {
         let reports = futures::future::join_all(self.shards.iter().map(|s| s.send(ReportShard))).await;
         let mut digest = StateDigest::default();

@@ -1,8 +1,11 @@
-//! Starting a node: actors on their arbiters, the snapshot (if any) applied through the same
-//! path as the log, and the reader last, so nothing is applied half-wired.
+//! Starting a node: actors on their arbiters, each under `actix::Supervisor` (see
+//! `crate::supervision`), the snapshot (if any) applied through the same path as the log, and
+//! the reader last, so nothing is applied half-wired.
 
 use super::*;
 use crate::actors::log_reader::apply_batch;
+use crate::actors::shard::ShardSource;
+use crate::supervision::{RestartBoard, Supervision};
 
 /// Events per batch when loading a snapshot.
 const BOOTSTRAP_BATCH_EVENTS: usize = 8192;
@@ -15,12 +18,17 @@ impl Node {
         bootstrap: Option<Snapshot>,
     ) -> Result<Node, NodeStartError> {
         let mut arbiters: Vec<Arbiter> = (0..config.apply_threads.max(1)).map(|_| Arbiter::new()).collect();
-        let shards = start_shards(config.shards, &arbiters);
-        let (search_index, search) = start_search_index(config.search_commit_interval, &mut arbiters)?;
+        let status_board = Arc::new(StatusBoard::default());
+        let supervise = |actor| Supervision::new(actor, &status_board.restarts, config.restart_policy);
+        let view: Arc<ReadView> = Arc::default();
+        let shards = start_shards(config.shards, &view, &arbiters, (&status_board.restarts, &config));
+        let index_supervision = supervise("search_index");
+        let (search_index, search) =
+            start_search_index(config.search_commit_interval, (&view, index_supervision), &mut arbiters)?;
         let targets = ApplyTargets {
             shards: shards.clone(),
             search_index: search_index.clone(),
-            view: Arc::default(),
+            view,
             waiters: Arc::default(),
         };
         let (view, waiters) = (Arc::clone(&targets.view), Arc::clone(&targets.waiters));
@@ -28,17 +36,16 @@ impl Node {
         if let Some(snapshot) = bootstrap {
             load_snapshot(&targets, &progress, snapshot).await?;
         }
-        let log_reader = LogReader::new(Arc::clone(&log), targets, Arc::clone(&progress)).start();
+        let reader =
+            LogReader::new(Arc::clone(&log), targets, Arc::clone(&progress), supervise("log_reader"));
+        let log_reader = actix::Supervisor::start(move |_| reader);
         let publisher_stats = Arc::new(PublisherStats::default());
-        let pacing = RecordPacing::new(config.record_interval);
-        let publisher =
-            Publisher::new(Arc::clone(&log), config.confirm_timeout, Arc::clone(&publisher_stats), pacing);
-        let publisher = publisher.start();
-        let status_board = Arc::new(StatusBoard::default());
-        let supervisor = start_supervisor(&status_board, &config, &mut arbiters);
+        let publisher = start_publisher(&log, &config, &publisher_stats, supervise("publisher"));
+        let supervisor = start_supervisor(&status_board, &config, supervise("supervisor"), &mut arbiters);
         let snapshots = Arc::new(SnapshotStore::default());
         if let Some(policy) = config.snapshots {
-            start_snapshotter(policy, (&view, &progress, &snapshots), &mut arbiters);
+            let sources = (&view, &progress, &snapshots);
+            start_snapshotter(policy, sources, supervise("snapshotter"), &mut arbiters);
         }
         Ok(Node {
             config,
@@ -85,12 +92,35 @@ async fn load_snapshot(
     Ok(())
 }
 
+/// The append side, on the system arbiter (its work is awaiting the log).
+fn start_publisher(
+    log: &Arc<dyn EventLog>,
+    config: &NodeConfig,
+    stats: &Arc<PublisherStats>,
+    supervision: Supervision,
+) -> Addr<Publisher> {
+    let pacing = RecordPacing::new(config.record_interval);
+    let (log, stats) = (Arc::clone(log), Arc::clone(stats));
+    let publisher = Publisher::new(log, config.confirm_timeout, stats, pacing, supervision);
+    actix::Supervisor::start(move |_| publisher)
+}
+
 /// Shards spread round-robin over the apply arbiters.
-fn start_shards(count: usize, arbiters: &[Arbiter]) -> Vec<Addr<Shard>> {
-    (0..count.max(1))
+fn start_shards(
+    count: usize,
+    view: &Arc<ReadView>,
+    arbiters: &[Arbiter],
+    (restarts, config): (&Arc<RestartBoard>, &NodeConfig),
+) -> Vec<Addr<Shard>> {
+    let count = count.max(1);
+    (0..count)
         .map(|number| {
             let arbiter = &arbiters[number % arbiters.len()];
-            Shard::start_in_arbiter(&arbiter.handle(), |_| Shard::new())
+            let source = ShardSource { view: Arc::clone(view), number, count };
+            let (restarts, policy) = (Arc::clone(restarts), config.restart_policy);
+            actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                Shard::new(source, &restarts, policy)
+            })
         })
         .collect()
 }
@@ -98,12 +128,13 @@ fn start_shards(count: usize, arbiters: &[Arbiter]) -> Vec<Addr<Shard>> {
 /// The index writer gets an arbiter of its own: commits block for milliseconds.
 fn start_search_index(
     commit_interval: Duration,
+    (view, supervision): (&Arc<ReadView>, Supervision),
     arbiters: &mut Vec<Arbiter>,
 ) -> Result<(Addr<SearchIndex>, SearchReader), SearchError> {
     let (writer, search) = create_search_index()?;
     let arbiter = Arbiter::new();
-    let index =
-        SearchIndex::start_in_arbiter(&arbiter.handle(), move |_| SearchIndex::new(writer, commit_interval));
+    let index = SearchIndex::new(writer, commit_interval, Arc::clone(view), supervision);
+    let index = actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| index);
     arbiters.push(arbiter);
     Ok((index, search))
 }
@@ -112,13 +143,12 @@ fn start_search_index(
 fn start_supervisor(
     board: &Arc<StatusBoard>,
     config: &NodeConfig,
+    supervision: Supervision,
     arbiters: &mut Vec<Arbiter>,
 ) -> Addr<Supervisor> {
     let arbiter = Arbiter::new();
-    let board = Arc::clone(board);
-    let machine = config.machine.clone();
-    let supervisor =
-        Supervisor::start_in_arbiter(&arbiter.handle(), move |_| Supervisor::new(board, machine));
+    let supervisor = Supervisor::new(Arc::clone(board), config.machine.clone(), supervision);
+    let supervisor = actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| supervisor);
     arbiters.push(arbiter);
     supervisor
 }
@@ -127,12 +157,12 @@ fn start_supervisor(
 fn start_snapshotter(
     policy: SnapshotPolicy,
     (view, progress, store): (&Arc<ReadView>, &Arc<LogProgress>, &Arc<SnapshotStore>),
+    supervision: Supervision,
     arbiters: &mut Vec<Arbiter>,
 ) {
     let arbiter = Arbiter::new();
     let (view, progress, store) = (Arc::clone(view), Arc::clone(progress), Arc::clone(store));
-    Snapshotter::start_in_arbiter(&arbiter.handle(), move |_| {
-        Snapshotter::new(view, progress, store, policy)
-    });
+    let snapshotter = Snapshotter::new(view, progress, store, policy, supervision);
+    actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| snapshotter);
     arbiters.push(arbiter);
 }
