@@ -2,10 +2,12 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App};
 use bardo_actors::Node;
 use serde::Serialize;
 
+use crate::metrics::{record_request, HttpMetrics};
 use crate::routes;
 
 /// Canonical resource path first, then the aliases; each behaves identically.
@@ -45,10 +47,18 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// What every handler can reach: the node's handles and this process's identity.
+/// What every handler can reach: the node's handles, this process's identity, and the HTTP
+/// metrics the middleware records.
 pub struct AppState {
     pub node: Node,
     pub identity: Identity,
+    pub http_metrics: HttpMetrics,
+}
+
+impl AppState {
+    pub fn new(node: Node, identity: Identity) -> Self {
+        AppState { node, identity, http_metrics: HttpMetrics::default() }
+    }
 }
 
 pub fn create_app(
@@ -62,9 +72,11 @@ pub fn create_app(
         InitError = (),
     >,
 > {
+    let metrics = state.http_metrics.clone();
     let mut app = App::new()
         .app_data(state)
         .route("/status", web::get().to(routes::status))
+        .route("/metrics", web::get().to(routes::metrics))
         .route("/internal/snapshot", web::get().to(routes::latest_snapshot));
     for path in COUNT_PATHS {
         app = app.route(path, web::get().to(routes::count_bards));
@@ -78,5 +90,5 @@ pub fn create_app(
             )
             .route(&format!("{path}/{{id}}"), web::get().to(routes::get_bard));
     }
-    app
+    app.wrap(from_fn(move |request, next| record_request(metrics.clone(), request, next)))
 }

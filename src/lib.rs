@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod error;
+pub mod metrics;
 pub mod replay;
 pub mod routes;
 pub mod serve;

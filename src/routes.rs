@@ -96,6 +96,12 @@ pub async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// `GET /metrics`: Prometheus/OpenMetrics text.
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let text = crate::metrics::render(&state).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(HttpResponse::Ok().content_type(crate::metrics::CONTENT_TYPE).body(text))
+}
+
 /// `GET /internal/snapshot`: the replica's latest snapshot (MessagePack) for bootstrapping a new
 /// instance. Internal: nginx does not route it.
 pub async fn latest_snapshot(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -80,7 +80,7 @@ pub async fn run(args: ServeArgs, role: Role) -> anyhow::Result<()> {
     let identity = Identity::new(role.name(), args.instance.clone(), args.site.clone());
     tracing::info!(listen = %args.listen, instance = %identity.instance, role = role.name(),
         log = %log.describe(), bards = node.view.len(), "bardo serving");
-    let state = web::Data::new(AppState { node, identity });
+    let state = web::Data::new(AppState::new(node, identity));
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     HttpServer::new(move || create_app(state.clone()))
         .workers(workers.max(1))

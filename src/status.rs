@@ -41,6 +41,7 @@ pub async fn report(state: &AppState) -> Result<Value, MailboxError> {
             "bytes": snapshot.bytes.len(),
             "took_ms": snapshot.took.as_secs_f64() * 1e3,
         })),
+        "restarts": node.status_board.restarts.snapshot(),
         "machine": node.status_board.machine(),
     }))
 }

@@ -43,7 +43,7 @@ pub async fn start_instance(
     let node = Node::start(connect(stream).await, config, snapshot).await.expect("node starts");
     node.caught_up(Duration::from_secs(30)).await.expect("node catches up");
     let identity = Identity::new(role.name(), Some(name.into()), Some("test".into()));
-    web::Data::new(AppState { node, identity })
+    web::Data::new(AppState::new(node, identity))
 }
 
 /// Waits until `follower` applied at least as far as `leader` (bounded).

@@ -16,7 +16,7 @@ pub async fn start_state(shards: usize) -> web::Data<AppState> {
     let config = NodeConfig { shards, ..NodeConfig::default() };
     let node = Node::start(Arc::new(EmbeddedLog::default()), config, None).await.expect("node starts");
     let identity = Identity::new("api", Some("test".into()), Some("test-site".into()));
-    web::Data::new(AppState { node, identity })
+    web::Data::new(AppState::new(node, identity))
 }
 
 /// `../shared` beside the repository (as laid out for sessions and CI), or `BARDO_SHARED_DIR`.

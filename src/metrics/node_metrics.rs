@@ -1,0 +1,146 @@
+//! Scrape-time metrics: the node's log, shards, index and restarts, and the machine facts the
+//! `Supervisor` sampled. An unavailable fact is not a made-up zero: it is absent, and
+//! `bardo_machine_fact_unavailable{fact=...}` says so.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix_web::web;
+use bardo_actors::machine::Fact;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+use crate::app::AppState;
+
+mod machine;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Registers one family per metric name, filled with this scrape's values.
+struct Scrape<'a> {
+    registry: &'a mut Registry,
+    unavailable: Vec<&'static str>,
+}
+
+impl Scrape<'_> {
+    fn gauges(&mut self, name: &str, help: &str, values: impl IntoIterator<Item = (Labels, f64)>) {
+        let family = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        for (labels, value) in values {
+            family.get_or_create(&labels).set(value);
+        }
+        self.registry.register(name, help, family);
+    }
+
+    fn gauge(&mut self, name: &str, help: &str, value: f64) {
+        self.gauges(name, help, [(vec![], value)]);
+    }
+
+    fn counters(&mut self, name: &str, help: &str, values: impl IntoIterator<Item = (Labels, u64)>) {
+        let family = Family::<Labels, Counter>::default();
+        for (labels, value) in values {
+            family.get_or_create(&labels).inc_by(value);
+        }
+        self.registry.register(name, help, family);
+    }
+
+    fn counter(&mut self, name: &str, help: &str, value: u64) {
+        self.counters(name, help, [(vec![], value)]);
+    }
+
+    /// A machine gauge from a fact: its value, or a note that it is unavailable.
+    fn fact<T: Copy + Into<f64>>(&mut self, name: &str, help: &str, fact: &'static str, value: &Fact<T>) {
+        match value.value() {
+            Some(value) => self.gauge(name, help, (*value).into()),
+            None => self.unavailable.push(fact),
+        }
+    }
+}
+
+/// Everything but the HTTP families.
+pub async fn register_node_metrics(
+    registry: &mut Registry,
+    state: &web::Data<AppState>,
+) -> Result<(), actix::MailboxError> {
+    let shard_sizes = state.node.shard_sizes().await?;
+    let end_offset = state.node.log.end_offset().await.ok();
+    let mut scrape = Scrape { registry, unavailable: vec![] };
+    identity_metrics(&mut scrape, state);
+    log_metrics(&mut scrape, state, end_offset);
+    let shards = shard_sizes
+        .iter()
+        .enumerate()
+        .map(|(shard, bards)| (vec![("shard", shard.to_string())], *bards as f64));
+    scrape.gauges("bardo_shard_bards", "Bards held by each shard", shards);
+    let restarts = state.node.status_board.restarts.snapshot();
+    let restarts =
+        restarts.into_iter().map(|(actor, record)| (vec![("actor", actor.to_owned())], record.restarts));
+    scrape.counters("bardo_actor_restarts", "Restarts of supervised actors after a failure", restarts);
+    if let Some(machine) = state.node.status_board.machine() {
+        machine::machine_metrics(&mut scrape, &machine);
+    } else {
+        scrape.unavailable.push("machine (not sampled yet)");
+    }
+    let unavailable = std::mem::take(&mut scrape.unavailable);
+    let unavailable = unavailable.into_iter().map(|fact| (vec![("fact", fact.to_owned())], 1.0));
+    scrape.gauges(
+        "bardo_machine_fact_unavailable",
+        "Machine facts with no measurement here (see /status)",
+        unavailable,
+    );
+    Ok(())
+}
+
+fn identity_metrics(scrape: &mut Scrape, state: &AppState) {
+    let identity = &state.identity;
+    let info = Info::new(vec![
+        ("version", identity.version.to_owned()),
+        ("git_commit", identity.git_commit.to_owned()),
+        ("build_profile", identity.build_profile.to_owned()),
+        ("site", identity.site.clone()),
+    ]);
+    scrape.registry.register("bardo_build", "Version, commit, build profile and site", info);
+    scrape.gauge(
+        "bardo_uptime_seconds",
+        "Seconds since the node started",
+        state.node.status_board.uptime().as_secs_f64(),
+    );
+}
+
+fn log_metrics(scrape: &mut Scrape, state: &AppState, end_offset: Option<u64>) {
+    let (node, relaxed) = (&state.node, Ordering::Relaxed);
+    let next = node.progress.next_offset();
+    scrape.gauge("bardo_log_next_offset", "Offset of the next log record to apply", next as f64);
+    if let Some(end) = end_offset {
+        scrape.gauge("bardo_log_end_offset", "Offset after the last record in the log", end as f64);
+        scrape.gauge(
+            "bardo_log_lag",
+            "Records in the log not applied here yet",
+            end.saturating_sub(next) as f64,
+        );
+    }
+    let applied = node.progress.events_applied.load(relaxed);
+    scrape.counter("bardo_log_events_applied", "Events applied from the log", applied);
+    let undecodable = node.progress.undecodable_records.load(relaxed);
+    scrape.counter("bardo_log_undecodable_records", "Log records skipped as undecodable", undecodable);
+    let stats = &node.publisher_stats;
+    scrape.counter(
+        "bardo_log_records_published",
+        "Records confirmed by the log",
+        stats.records.load(relaxed),
+    );
+    scrape.counter("bardo_log_events_published", "Events in confirmed records", stats.events.load(relaxed));
+    scrape.counter(
+        "bardo_log_publish_failures",
+        "Appends that failed or timed out",
+        stats.failures.load(relaxed),
+    );
+    scrape.gauge("bardo_bards", "Bards readable on this node", node.view.len() as f64);
+    scrape.gauge("bardo_search_indexed_bards", "Bards searchable on this node", node.search.indexed() as f64);
+    scrape.gauge(
+        "bardo_pending_requests",
+        "Creates waiting for their event to be applied",
+        node.waiters.len() as f64,
+    );
+}
