@@ -27,9 +27,12 @@ start() { # name port role [env...]
   echo "$name did not come up"; cat "$logs/$name.log"; exit 1
 }
 
-start api1 9101 serve
-start api2 9102 serve
 start replica 9103 replica
+# The replica of a fresh stream has no snapshot yet (404): api1 must start from the first record.
+start api1 9101 serve BARDO_SNAPSHOT_URL=http://127.0.0.1:9103/internal/snapshot
+grep -q "no snapshot yet" "$logs/api1.log" || { echo "FAIL api1 did not fall back to the log"; exit 1; }
+echo "ok   a replica without a snapshot (404): api1 started from the first record"
+start api2 9102 serve
 python3 ops/check_promises.py http://127.0.0.1:9101 http://127.0.0.1:9102 http://127.0.0.1:9103 "$@"
 
 sleep 2 # let the replica take a snapshot holding everything

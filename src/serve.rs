@@ -65,11 +65,36 @@ pub async fn fetch_snapshot(url: &str) -> anyhow::Result<Snapshot> {
     Ok(Snapshot::decode(&bytes)?)
 }
 
+/// The snapshot to start from, if the replica has one. The log is the source of truth: a
+/// replica with no snapshot yet (404 on a fresh stream), one that is down, or a snapshot that
+/// does not decode only means this node applies the log from its first record.
+async fn bootstrap_snapshot(url: &str) -> Option<Snapshot> {
+    match fetch_snapshot(url).await {
+        Ok(snapshot) => Some(snapshot),
+        Err(error) if is_not_found(&error) => {
+            tracing::info!(url, "the replica has no snapshot yet; applying the log from its first record");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(
+                url,
+                error = format!("{error:#}"),
+                "no snapshot; applying the log from its first record"
+            );
+            None
+        }
+    }
+}
+
+fn is_not_found(error: &anyhow::Error) -> bool {
+    matches!(error.downcast_ref::<ureq::Error>(), Some(ureq::Error::Status(404, _)))
+}
+
 /// Starts a node in `role` and serves HTTP once it caught up with the log.
 pub async fn run(args: ServeArgs, role: Role) -> anyhow::Result<()> {
     let log = open_log(&args).await?;
     let bootstrap = match &args.snapshot_url {
-        Some(url) => Some(fetch_snapshot(url).await.with_context(|| format!("fetching the snapshot {url}"))?),
+        Some(url) => bootstrap_snapshot(url).await,
         None => None,
     };
     let node = Node::start(Arc::clone(&log), node_config(&args, role), bootstrap)
