@@ -8,6 +8,9 @@ ARG BARDO_PLATFORM=linux/amd64
 
 FROM --platform=$BARDO_PLATFORM rust:1.95-slim-bookworm AS build
 WORKDIR /src
+# The build context has no .git: `docker build --build-arg BARDO_GIT_COMMIT=$(git rev-parse --short=12 HEAD)`
+# (docker-compose.yml passes it from the environment) puts the commit into `/status`.
+ARG BARDO_GIT_COMMIT=unknown
 # The whole workspace (see .dockerignore): Cargo needs every member's manifest and declared target.
 COPY . .
 # Cache mounts keep the registry and the dependency builds between image builds (BuildKit).
