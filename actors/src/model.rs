@@ -59,11 +59,26 @@ impl Bard {
         [&*self.apelido, &*self.nome].into_iter().chain(stack)
     }
 
-    /// Case-insensitive substring match; `lowercase_term` must already be lowercased.
-    pub fn matches(&self, lowercase_term: &str) -> bool {
-        self.searchable_texts().any(|text| text.to_lowercase().contains(lowercase_term))
+    /// Case-insensitive substring match; `folded_term` must already be [`fold_case`]d.
+    pub fn matches(&self, folded_term: &str) -> bool {
+        self.searchable_texts().any(|text| fold_case(text).contains(folded_term))
     }
 }
+
+/// The case folding search uses on both sides: lowercase, with the final sigma `ς` as `σ`.
+/// `str::to_lowercase` writes a word-final `Σ` as `ς` but a lone `Σ` as `σ`, so without this
+/// `t=Σ` would not find `ΟΔΟΣ`. Folding can lengthen a text: `İ` becomes two characters.
+pub fn fold_case(text: &str) -> String {
+    let lower = text.to_lowercase();
+    if lower.contains('ς') {
+        lower.replace('ς', "σ")
+    } else {
+        lower
+    }
+}
+
+/// A folded text is at most this many times longer, in characters, than the original (`İ`).
+pub const FOLD_GROWTH: usize = 2;
 
 /// A create request that passed validation, before it gets an id.
 #[derive(Debug, Clone, PartialEq, Eq)]

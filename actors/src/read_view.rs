@@ -57,9 +57,9 @@ impl ReadView {
     }
 
     /// Brute-force search, the reference the index is tested against.
-    pub fn scan(&self, lowercase_term: &str, limit: usize) -> Vec<Arc<Bard>> {
+    pub fn scan(&self, folded_term: &str, limit: usize) -> Vec<Arc<Bard>> {
         let inner = self.inner.read();
-        let matching = inner.by_sequence.iter().filter(|bard| bard.matches(lowercase_term));
+        let matching = inner.by_sequence.iter().filter(|bard| bard.matches(folded_term));
         matching.take(limit).cloned().collect()
     }
 }

@@ -14,7 +14,7 @@ use tantivy::schema::{IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 use tantivy::tokenizer::{NgramTokenizer, TextAnalyzer};
 use tantivy::{DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED};
 
-use crate::model::{Bard, MAX_NOME_CHARS};
+use crate::model::{fold_case, Bard, FOLD_GROWTH, MAX_NOME_CHARS};
 use crate::read_view::ReadView;
 
 const TEXT_FIELD: &str = "text";
@@ -71,7 +71,7 @@ impl SearchWriter {
         let mut document = TantivyDocument::new();
         // Separate values of one field: n-grams never span two texts.
         for text in bard.searchable_texts() {
-            document.add_text(self.text, text.to_lowercase());
+            document.add_text(self.text, fold_case(text));
         }
         document.add_u64(self.sequence, sequence);
         self.writer.add_document(document)?;
@@ -101,9 +101,9 @@ impl SearchReader {
 
     /// Up to `limit` bards whose apelido, nome or a stack element contains `term`, ignoring case.
     pub fn search(&self, view: &ReadView, term: &str, limit: usize) -> Result<Vec<Arc<Bard>>, SearchError> {
-        let term = term.to_lowercase();
-        // No stored text is longer than a nome: a longer term cannot match anything.
-        if term.is_empty() || term.chars().count() > MAX_NOME_CHARS || limit == 0 {
+        let term = fold_case(term);
+        // No stored text is longer than a folded nome: a longer term cannot match anything.
+        if term.is_empty() || term.chars().count() > MAX_NOME_CHARS * FOLD_GROWTH || limit == 0 {
             return Ok(vec![]);
         }
         let query = self.query_for(&term);
