@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (README): installs what the tests need, then runs formatting, lint,
-# unit/property/HTTP tests, the tournament payload run, the RabbitMQ cluster tests, the
-# independent contract test against a real release binary, and promises 1-5 across processes.
+# unit/property/HTTP tests, the tournament payload run, the RabbitMQ cluster tests, hostile
+# input, the independent contract test against a real release binary, promises 1-5 across
+# processes, the native cluster under the compose limits with a Gatling smoke run, the
+# deployment files' validation, and a short fuzz run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +27,27 @@ bash ops/rabbitmq.sh ensure
 step "cargo test (unit, property, HTTP, tournament payloads, RabbitMQ cluster, broker outage)"
 cargo test --workspace
 
+step "hostile HTTP against the release binary (413 with flat memory, nothing stored)"
+cargo build --release --quiet -p bardo
+bash ops/hostile.sh
+
 step "independent contract test against the release binary"
 bash ops/contract.sh
 
 step "promises 1-5 against real processes: two serve + one replica on RabbitMQ"
 bash ops/cluster-check.sh
+
+step "security: nginx hides /internal/ and /metrics, no RabbitMQ guest, non-root container"
+python3 ops/security-check.py --self-test --require
+
+step "the native cluster under the compose limits (nginx, api1, api2, RabbitMQ, replica in netns site-b)"
+bash ops/cluster-smoke.sh
+
+step "Gatling smoke (40 s of the tournament's scenarios) through nginx on the native cluster"
+bash ops/gatling-smoke.sh
+
+step "docker-compose.yml, Dockerfile and nginx.conf validated without a Docker engine"
+bash ops/compose-check.sh
+
+step "fuzz the request parsing paths (short run; 'ops/fuzz.sh 1000000' is the benchmark)"
+bash ops/fuzz.sh 20000
