@@ -118,5 +118,7 @@ pub struct Node {
 
 mod operations;
 mod start;
+#[cfg(test)]
+mod uncertain_tests;
 
 pub use start::NodeStartError;

@@ -29,6 +29,18 @@ pub enum LogError {
     /// The log did not confirm within the bounded wait.
     #[error("event log did not confirm within {0:?}")]
     Timeout(std::time::Duration),
+    /// The record was sent but no confirmation came back (the connection dropped): it may or
+    /// may not be in the log.
+    #[error("event log lost the connection before confirming: {0}")]
+    Unconfirmed(String),
+}
+
+impl LogError {
+    /// Whether the record may still be in the log (sent, fate unknown), as opposed to a record
+    /// that was certainly not written (never sent, or refused).
+    pub fn is_uncertain(&self) -> bool {
+        matches!(self, LogError::Timeout(_) | LogError::Unconfirmed(_))
+    }
 }
 
 /// Where records are appended (with confirmation) and read back in order.

@@ -137,8 +137,8 @@ async fn confirm(channel: &Channel, stream: &str, record: &[u8]) -> Result<(), L
     let pending = channel
         .basic_publish("".into(), stream.into(), BasicPublishOptions::default(), record, properties)
         .await
-        .map_err(|e| unavailable("publish", e))?;
-    let confirmation = pending.await.map_err(|e| unavailable("confirm", e))?;
+        .map_err(|e| LogError::Unconfirmed(format!("publish: {e}")))?;
+    let confirmation = pending.await.map_err(|e| LogError::Unconfirmed(format!("confirm: {e}")))?;
     if confirmation.is_ack() {
         Ok(())
     } else {

@@ -1,6 +1,14 @@
 //! What requests ask of a node.
 
+use futures::FutureExt;
+
 use super::*;
+
+/// How long a create whose append is uncertain waits for the log to settle it (below nginx's
+/// 30 s `proxy_read_timeout`; a broker restart takes ≈ 12 s here).
+const UNCERTAIN_SETTLE_WITHIN: Duration = Duration::from_secs(20);
+/// Between checks while settling.
+const UNCERTAIN_POLL: Duration = Duration::from_millis(250);
 
 impl Node {
     /// Log-first create: the outcome is what this node's shards decided in log order.
@@ -40,12 +48,19 @@ impl Node {
         event: Event,
         timeout: Duration,
     ) -> Result<Outcome, NodeError> {
+        let is_create = matches!(event, Event::BardCreated(_));
         let applied = self.waiters.register(id);
         let appended = self.publisher.send(Append { event }).await;
         let confirmed = appended.unwrap_or_else(|_| Err(LogError::Unavailable("publisher stopped".into())));
-        if let Err(error) = confirmed {
-            self.waiters.forget(&id);
-            return Err(error.into());
+        match confirmed {
+            Ok(()) => {}
+            Err(error) if is_create && error.is_uncertain() => {
+                return self.settle_uncertain(id, applied, error).await
+            }
+            Err(error) => {
+                self.waiters.forget(&id);
+                return Err(error.into());
+            }
         }
         match tokio::time::timeout(timeout, applied).await {
             Ok(Ok(outcome)) => Ok(outcome),
@@ -54,6 +69,39 @@ impl Node {
                 Err(NodeError::ApplyTimeout(timeout))
             }
         }
+    }
+
+    /// A create whose record was sent but not confirmed may still be in the log; answering 503
+    /// while it lands would break the exact count (promise 2). So: wait until this node applies
+    /// it (its real outcome), or until a barrier published after the failure is applied without
+    /// it (the log is ordered, so it was never written), for up to `UNCERTAIN_SETTLE_WITHIN`.
+    /// Only past that (a broker away longer) does the 503 stay uncertain.
+    async fn settle_uncertain(
+        &self,
+        id: Uuid,
+        mut applied: tokio::sync::oneshot::Receiver<Outcome>,
+        error: LogError,
+    ) -> Result<Outcome, NodeError> {
+        tracing::warn!(%id, %error, "create unconfirmed; settling it through the log");
+        let deadline = tokio::time::Instant::now() + UNCERTAIN_SETTLE_WITHIN;
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(Ok(outcome)) = tokio::time::timeout(UNCERTAIN_POLL, &mut applied).await {
+                return Ok(outcome);
+            }
+            if Box::pin(self.pass_barrier(UNCERTAIN_POLL * 4)).await.is_ok() {
+                // Everything before the barrier is applied: ours was either among it or never written.
+                return match (&mut applied).now_or_never() {
+                    Some(Ok(outcome)) => Ok(outcome),
+                    _ => self.unsettled(id, error),
+                };
+            }
+        }
+        self.unsettled(id, error)
+    }
+
+    fn unsettled(&self, id: Uuid, error: LogError) -> Result<Outcome, NodeError> {
+        self.waiters.forget(&id);
+        Err(error.into())
     }
 
     /// A bard by id; a miss goes through the log barrier before it is believed.
