@@ -19,7 +19,7 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "cargo clippy (too_many_lines at 50, warnings are errors)"
-cargo clippy --all-targets -- -D warnings -W clippy::too_many_lines
+cargo clippy --workspace --all-targets -- -D warnings -W clippy::too_many_lines
 
 step "RabbitMQ (installed and started where missing)"
 bash ops/rabbitmq.sh ensure
@@ -51,3 +51,6 @@ bash ops/compose-check.sh
 
 step "fuzz the request parsing paths (short run; 'ops/fuzz.sh 1000000' is the benchmark)"
 bash ops/fuzz.sh 20000
+
+step "fault drills under load: kill -9 api1, broker restart, replica restart, site-B partition, OOM"
+bash ops/drills/run-all.sh --fast

@@ -40,6 +40,9 @@ fn check(case: &str, body: &str, expected: Option<RejectionKind>, field: Option<
     }
 }
 
+/// (case name, field, raw JSON value or absent, expected rejection or accepted, field reported).
+type FieldCase<'a> = (&'a str, &'a str, Option<&'a str>, Option<RejectionKind>, &'a str);
+
 #[test]
 fn every_field_rule_of_the_spec_table() {
     let long_apelido = format!("\"{}\"", "é".repeat(33));
@@ -49,7 +52,7 @@ fn every_field_rule_of_the_spec_table() {
     let long_item = format!("[\"{}\"]", "x".repeat(33));
     let max_item = format!("[\"{}\"]", "ç".repeat(32));
     #[rustfmt::skip]
-    let cases: Vec<(&str, &str, Option<&str>, Option<RejectionKind>, &str)> = vec![
+    let cases: Vec<FieldCase> = vec![
         ("apelido number", "apelido", Some("1"), MALFORMED, "apelido"),
         ("apelido object", "apelido", Some("{}"), MALFORMED, "apelido"),
         ("apelido bool", "apelido", Some("true"), MALFORMED, "apelido"),
