@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// Default: 10 on RabbitMQ (the broker's CPU is per message), 0 on the embedded log.
     #[arg(long = "record-interval-ms", env = "BARDO_RECORD_INTERVAL_MS")]
     pub record_interval_ms: Option<u64>,
+    /// Search index commit interval in milliseconds: new bards become searchable at the next
+    /// commit (SPEC: within 1 s). Each commit makes a segment that tantivy later merges.
+    #[arg(long = "search-commit-ms", env = "BARDO_SEARCH_COMMIT_MS", default_value_t = 100)]
+    pub search_commit_ms: u64,
     /// Bootstrap from this snapshot (a replica's `/internal/snapshot`) plus the log's tail.
     #[arg(long = "snapshot-url", alias = "bardo-snapshot-url", env = "BARDO_SNAPSHOT_URL")]
     pub snapshot_url: Option<String>,

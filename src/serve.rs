@@ -35,6 +35,7 @@ pub fn node_config(args: &ServeArgs, role: Role) -> NodeConfig {
     }
     let default_interval = if args.amqp_url.is_some() { BROKER_RECORD_INTERVAL_MS } else { 0 };
     config.record_interval = Duration::from_millis(args.record_interval_ms.unwrap_or(default_interval));
+    config.search_commit_interval = Duration::from_millis(args.search_commit_ms.clamp(1, 1000));
     config.machine.region = args.region.clone();
     config.machine.zone = args.zone.clone();
     config
@@ -64,6 +65,9 @@ pub async fn fetch_snapshot(url: &str) -> anyhow::Result<Snapshot> {
     .await??;
     Ok(Snapshot::decode(&bytes)?)
 }
+
+/// How long an idle HTTP connection stays open (see `run`).
+const UPSTREAM_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(75);
 
 /// The snapshot to start from, if the replica has one. The log is the source of truth: a
 /// replica with no snapshot yet (404 on a fresh stream), one that is down, or a snapshot that
@@ -109,6 +113,10 @@ pub async fn run(args: ServeArgs, role: Role) -> anyhow::Result<()> {
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     HttpServer::new(move || create_app(state.clone()))
         .workers(workers.max(1))
+        // Longer than nginx's upstream keepalive_timeout (30 s): nginx always closes an idle
+        // kept-alive connection first. With actix's 5 s default, nginx sometimes sent a POST on
+        // a connection actix was closing, and answered 502 (seen under load in the native cluster).
+        .keep_alive(UPSTREAM_KEEP_ALIVE)
         .backlog(4096)
         .bind(args.listen)
         .with_context(|| format!("binding {}", args.listen))?

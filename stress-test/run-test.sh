@@ -83,7 +83,8 @@ if [[ -n "${GATLING_CPUS:-}" ]]; then
   mkdir -p "$group" 2>/dev/null && [[ -w "$group/cpu.cfs_quota_us" ]] ||
     { echo "GATLING_CPUS set but cgroup v1 cpu is not writable here ($group)" >&2; exit 2; }
   echo 100000 >"$group/cpu.cfs_period_us"
-  python3 -c "print(int(float('$GATLING_CPUS') * 100000))" >"$group/cpu.cfs_quota_us"
+  quota=$(awk -v cpus="$GATLING_CPUS" 'BEGIN { printf "%d", cpus * 100000 }')
+  echo "$quota" >"$group/cpu.cfs_quota_us"
   echo $$ >"$group/tasks"
   echo "   gatling  limited to $GATLING_CPUS CPU (cgroup $group)"
 fi
