@@ -180,6 +180,14 @@ class Drill:
             self.notes.append(f"{service} rebuilt from the log's first record")
         return took
 
+    def bring_back(self, service: str, back_key: str) -> None:
+        """Restarts `service` after the fault; records how long it took to answer, to be back since
+        the fault (under `back_key`), and to catch up with the log."""
+        self.timings["restart_answering_s"] = self.restart(service)
+        self.timings[back_key] = self.since("fault")
+        self.mark("recovered")
+        self.timings[f"{service}_lag0_after_restart_s"] = self.wait_caught_up(service)
+
     def wait_caught_up(self, instance: str, timeout: float = 180) -> float | None:
         """Seconds until the instance has applied the log up to the end another instance sees
         now (under load `log.lag` is rarely 0 at one instant); None on timeout."""

@@ -13,10 +13,7 @@ def fault(d: Drill) -> None:
     d.mark("fault")
     log(f"api1 (pid {pid}) killed -9; nginx sends everything to api2")
     time.sleep(d.hold(5, 2))
-    d.timings["restart_answering_s"] = d.restart("api1")
-    d.timings["fault_to_api1_back_s"] = d.since("fault")
-    d.mark("recovered")
-    d.timings["api1_lag0_after_restart_s"] = d.wait_caught_up("api1")
+    d.bring_back("api1", "fault_to_api1_back_s")
 
 
 if __name__ == "__main__":

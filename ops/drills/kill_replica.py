@@ -13,10 +13,7 @@ def fault(d: Drill) -> None:
     d.mark("fault")
     log(f"replica (pid {pid}) killed -9")
     time.sleep(d.hold(5, 2))
-    d.timings["restart_answering_s"] = d.restart("replica")
-    d.timings["fault_to_replica_back_s"] = d.since("fault")
-    d.mark("recovered")
-    d.timings["replica_lag0_after_restart_s"] = d.wait_caught_up("replica")
+    d.bring_back("replica", "fault_to_replica_back_s")
 
 
 if __name__ == "__main__":

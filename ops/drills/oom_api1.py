@@ -45,10 +45,7 @@ def fault(d: Drill) -> None:
     kills = oom[oom.index("oom_kill") + 1] if "oom_kill" in oom else "?"
     d.notes.append(f"api1 used {before} MiB; {outcome}; memory.oom_control oom_kill={kills}")
     log(d.notes[-1])
-    d.timings["restart_answering_s"] = d.restart("api1")
-    d.timings["squeeze_to_api1_back_s"] = d.since("fault")
-    d.mark("recovered")
-    d.timings["api1_lag0_after_restart_s"] = d.wait_caught_up("api1")
+    d.bring_back("api1", "squeeze_to_api1_back_s")
 
 
 if __name__ == "__main__":
