@@ -130,20 +130,20 @@ impl Node {
     }
 
     /// Digest and size of the whole state, combined from every shard.
+    /// Every shard's size and digest, in shard order.
+    async fn shard_reports(&self) -> Result<Vec<ShardReport>, MailboxError> {
+        let reports = futures::future::join_all(self.shards.iter().map(|s| s.send(ReportShard))).await;
+        reports.into_iter().collect()
+    }
+
     /// Bards held by each shard, in shard order.
     pub async fn shard_sizes(&self) -> Result<Vec<usize>, MailboxError> {
-        let reports = futures::future::join_all(self.shards.iter().map(|s| s.send(ReportShard))).await;
-        reports.into_iter().map(|report| report.map(|report| report.bards)).collect()
+        Ok(self.shard_reports().await?.iter().map(|report| report.bards).collect())
     }
 
     pub async fn digest(&self) -> Result<StateDigest, MailboxError> {
-        let reports = futures::future::join_all(self.shards.iter().map(|s| s.send(ReportShard))).await;
-        let mut digest = StateDigest::default();
-        for report in reports {
-            let ShardReport { digest: shard, .. } = report?;
-            digest = digest.combine(shard);
-        }
-        Ok(digest)
+        let reports = self.shard_reports().await?;
+        Ok(reports.iter().fold(StateDigest::default(), |digest, report| digest.combine(report.digest)))
     }
 
     /// Waits until this node applied every record appended before the call: a barrier, so it
