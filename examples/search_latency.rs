@@ -62,10 +62,9 @@ fn measure_size(bases: &[bardo_actors::model::NewBard], terms: &[String], size: 
         .map(|(number, new)| Arc::new(new.into_bard(Uuid::from_u128(number as u128 + 1))))
         .collect();
     let rss_bards = print_rss_step("the bards themselves (Arc<Bard> + a Vec)", rss_start);
-    let view = ReadView::default();
-    let first_sequences: Vec<u64> = bards.chunks(PUBLISH_BATCH).map(|batch| view.publish(batch)).collect();
-    let rss_view = print_rss_step("the ReadView", rss_bards);
-    let reader = build_index(&bards, &first_sequences);
+    let view = ReadView::from_bards(4, &bards);
+    let rss_view = print_rss_step("the ReadView (4 shards' records and tables, the order)", rss_bards);
+    let reader = build_index(&bards);
     print_rss_step("the tantivy index", rss_view);
     let passes = env_number("SEARCH_PASSES", 3);
     run_terms(&view, &reader, terms); // warm-up pass
@@ -88,14 +87,15 @@ fn print_rss_step(what: &str, before: u64) -> u64 {
     rss
 }
 
-/// Indexes every bard under the sequence numbers the view gave its batch; prints the rate.
-fn build_index(bards: &[Arc<Bard>], first_sequences: &[u64]) -> SearchReader {
+/// Indexes every bard under its sequence in the view (all unique: the same order); prints the rate.
+fn build_index(bards: &[Arc<Bard>]) -> SearchReader {
     let (mut writer, reader) = create_search_index().expect("in-RAM index");
     let commit_every = env_number("COMMIT_EVERY", 10_000).max(1);
     let started = Instant::now();
     let mut since_commit = 0;
     let mut commits = 0;
-    for (batch, &first) in bards.chunks(PUBLISH_BATCH).zip(first_sequences) {
+    for (number, batch) in bards.chunks(PUBLISH_BATCH).enumerate() {
+        let first = (number * PUBLISH_BATCH) as u64;
         for (offset, bard) in batch.iter().enumerate() {
             writer.add(first + offset as u64, bard).expect("indexed");
         }

@@ -1,5 +1,5 @@
 //! Snapshot size and bootstrap time: N bards (default 1,000,000, tournament-shaped) are
-//! captured as a snapshot, encoded (bytes per bard), decoded, and loaded into a fresh node
+//! encoded as a snapshot (bytes per bard), then decoded while they are loaded into a fresh node
 //! through the same apply path a booting instance uses; then the search index is committed.
 //!
 //! ```text
@@ -13,11 +13,10 @@ mod bench_data;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bardo_actors::actors::LogProgress;
 use bardo_actors::log::EmbeddedLog;
 use bardo_actors::model::Bard;
 use bardo_actors::read_view::ReadView;
-use bardo_actors::snapshot::Snapshot;
+use bardo_actors::snapshot::{encode_snapshot, SnapshotFeed, SnapshotMark};
 use bardo_actors::{Node, NodeConfig};
 
 fn main() {
@@ -26,27 +25,23 @@ fn main() {
     let bards: Vec<Arc<Bard>> = bench_data::unique_bards(&bases, count)
         .map(|new| Arc::new(new.into_bard(uuid::Uuid::new_v4())))
         .collect();
-    let view = ReadView::default();
-    view.publish(&bards);
+    let view = Arc::new(ReadView::from_bards(NodeConfig::default().shards, &bards));
     drop(bards);
     let started = Instant::now();
-    let snapshot = Snapshot::capture(&view, &LogProgress::default());
-    let bytes = snapshot.encode();
+    let bytes = encode_snapshot(&view, SnapshotMark { next_offset: 0, bards: count as u64 });
     let encode = started.elapsed();
-    drop((snapshot, view));
-    let started = Instant::now();
-    let decoded = Snapshot::decode(&bytes).expect("decodes");
-    let decode = started.elapsed();
+    drop(view);
     println!(
-        "bards {count}: snapshot {} bytes ({:.1} bytes/bard), capture+encode {encode:?}, decode {decode:?}",
+        "bards {count}: snapshot {} bytes ({:.1} bytes/bard), encoded in {encode:?}",
         bytes.len(),
         bytes.len() as f64 / count as f64
     );
-    actix::System::new().block_on(load(decoded, count));
+    actix::System::new().block_on(load(bytes, count));
 }
 
-async fn load(snapshot: Snapshot, count: usize) {
+async fn load(bytes: Vec<u8>, count: usize) {
     let started = Instant::now();
+    let snapshot = SnapshotFeed::start(std::io::Cursor::new(bytes)).expect("a snapshot header");
     let node = Node::start(Arc::new(EmbeddedLog::default()), NodeConfig::default(), Some(snapshot))
         .await
         .expect("node starts");

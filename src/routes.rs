@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bardo_actors::search::MAX_RESULTS;
+use bardo_actors::snapshot::SnapshotEncoder;
 use bardo_actors::validation::parse_new_bard;
 use futures::StreamExt;
 use serde::Deserialize;
@@ -59,7 +60,7 @@ pub async fn get_bard(id: web::Path<String>, state: web::Data<AppState>) -> Resu
         return Err(ApiError::NotFound(id.into_inner()));
     };
     match state.node.get(&uuid).await? {
-        Some(bard) => Ok(HttpResponse::Ok().json(&*bard)),
+        Some(bard) => Ok(HttpResponse::Ok().json(&bard)),
         None => Err(ApiError::NotFound(id.into_inner())),
     }
 }
@@ -79,8 +80,7 @@ pub async fn search_bards(
     let term = query.into_inner().t.filter(|term| !term.is_empty()).ok_or(ApiError::MissingSearchTerm)?;
     let found =
         state.node.search(&term, MAX_RESULTS).map_err(|error| ApiError::Internal(error.to_string()))?;
-    let bards: Vec<_> = found.iter().map(|bard| &**bard).collect();
-    Ok(HttpResponse::Ok().json(bards))
+    Ok(HttpResponse::Ok().json(found))
 }
 
 /// `GET /contagem-bards`: the exact number of bards, as plain text.
@@ -102,13 +102,32 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     Ok(HttpResponse::Ok().content_type(crate::metrics::CONTENT_TYPE).body(text))
 }
 
-/// `GET /internal/snapshot`: the replica's latest snapshot (MessagePack) for bootstrapping a new
-/// instance. Internal: nginx does not route it.
+/// `GET /internal/snapshot`: the latest snapshot (MessagePack, streamed) for bootstrapping a
+/// new instance. Internal: nginx does not route it.
 pub async fn latest_snapshot(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let snapshot = state.node.snapshots.latest().ok_or_else(|| ApiError::NotFound("snapshot".into()))?;
+    let taken = state.node.snapshots.latest().ok_or_else(|| ApiError::NotFound("snapshot".into()))?;
+    let encoder = SnapshotEncoder::new(std::sync::Arc::clone(&state.node.view), taken.mark);
     Ok(HttpResponse::Ok()
         .content_type("application/x-msgpack")
-        .insert_header(("x-bardo-snapshot-offset", snapshot.next_offset.to_string()))
-        .insert_header(("x-bardo-snapshot-bards", snapshot.bards.to_string()))
-        .body(snapshot.bytes.clone()))
+        .insert_header(("x-bardo-snapshot-offset", taken.mark.next_offset.to_string()))
+        .insert_header(("x-bardo-snapshot-bards", taken.mark.bards.to_string()))
+        .streaming(encoded_off_the_workers(encoder)))
+}
+
+/// Chunks encoded ahead of the socket.
+const SNAPSHOT_CHUNKS_AHEAD: usize = 4;
+
+/// Encodes on a thread of its own: a million-bard snapshot never holds an HTTP worker.
+fn encoded_off_the_workers(
+    encoder: SnapshotEncoder,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::convert::Infallible>> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(SNAPSHOT_CHUNKS_AHEAD);
+    std::thread::spawn(move || {
+        for chunk in encoder {
+            if sender.blocking_send(bytes::Bytes::from(chunk)).is_err() {
+                return; // the client went away
+            }
+        }
+    });
+    futures::stream::poll_fn(move |context| receiver.poll_recv(context).map(|chunk| chunk.map(Ok)))
 }

@@ -36,10 +36,9 @@ pub async fn report(state: &AppState) -> Result<Value, MailboxError> {
         "digest": digest.to_string(),
         "log": log,
         "snapshot": node.snapshots.latest().map(|snapshot| json!({
-            "next_offset": snapshot.next_offset,
-            "bards": snapshot.bards,
-            "bytes": snapshot.bytes.len(),
-            "took_ms": snapshot.took.as_secs_f64() * 1e3,
+            "next_offset": snapshot.mark.next_offset,
+            "bards": snapshot.mark.bards,
+            "age_seconds": snapshot.taken_at.elapsed().as_secs_f64(),
         })),
         "restarts": node.status_board.restarts.snapshot(),
         "machine": node.status_board.machine(),

@@ -11,7 +11,7 @@ use actix_web::test::{self, TestRequest};
 use bardo::create_app;
 use bardo_actors::event::decode_record;
 use bardo_actors::log::EventLog;
-use bardo_actors::snapshot::Snapshot;
+use bardo_actors::snapshot::{SnapshotFeed, SnapshotMark};
 use bardo_actors::state::State;
 use bardo_actors::Role;
 use common::cluster::{connect, fresh_stream, start_instance, wait_until_applied};
@@ -126,8 +126,9 @@ async fn replica_replay_and_snapshot_bootstrap_reach_the_same_digest() {
     let response = test::call_service(&replica_app, get("/internal/snapshot")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let served = test::read_body(response).await;
-    let snapshot_over_http = Snapshot::decode(&served).unwrap();
-    assert!(snapshot_over_http.next_offset >= snapshot.next_offset);
+    let snapshot_over_http = SnapshotFeed::start(std::io::Cursor::new(served.to_vec())).unwrap();
+    assert!(snapshot_over_http.header.next_offset >= snapshot.next_offset);
+    assert_eq!(snapshot_over_http.header.bards, 500);
     for n in 0..50usize {
         test::call_service(&apps[0], post("/bards", valid_body(&format!("tail{n}")))).await;
     }
@@ -140,10 +141,11 @@ async fn replica_replay_and_snapshot_bootstrap_reach_the_same_digest() {
 }
 
 /// The replica's first snapshot that holds every bard it has applied.
-async fn wait_for_snapshot(replica: &actix_web::web::Data<bardo::AppState>) -> Snapshot {
+async fn wait_for_snapshot(replica: &actix_web::web::Data<bardo::AppState>) -> SnapshotMark {
     for _ in 0..100 {
-        if let Some(latest) = replica.node.snapshots.latest().filter(|s| s.bards == replica.node.view.len()) {
-            return Snapshot::decode(&latest.bytes).unwrap();
+        let latest = replica.node.snapshots.latest().map(|taken| taken.mark);
+        if let Some(mark) = latest.filter(|mark| mark.bards == replica.node.view.len() as u64) {
+            return mark;
         }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }

@@ -11,6 +11,7 @@ pub mod read_view;
 pub mod search;
 pub mod snapshot;
 pub mod state;
+pub mod store;
 pub mod supervision;
 pub mod validation;
 pub mod waiters;

@@ -1,8 +1,7 @@
 //! The bard: the one resource bardo stores.
 
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
@@ -29,22 +28,9 @@ pub struct Bard {
 /// The stack of a bard: interned element names.
 pub type Stack = Box<[Arc<str>]>;
 
-/// Distinct stack elements kept for sharing; past this, new names are stored unshared, so
-/// hostile input cannot grow the table without bound.
-const MAX_INTERNED_STACK_ITEMS: usize = 65_536;
-
-/// The shared copy of a stack element's name.
+/// The shared copy of a stack element's name (see [`crate::store::vocabulary`]).
 pub fn intern_stack_item(name: &str) -> Arc<str> {
-    static VOCABULARY: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
-    let mut vocabulary = VOCABULARY.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(shared) = vocabulary.get(name) {
-        return Arc::clone(shared);
-    }
-    let item: Arc<str> = Arc::from(name);
-    if vocabulary.len() < MAX_INTERNED_STACK_ITEMS {
-        vocabulary.insert(Arc::clone(&item));
-    }
-    item
+    crate::store::vocabulary::intern(name)
 }
 
 fn deserialize_stack<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Stack>, D::Error> {
@@ -114,6 +100,20 @@ impl BirthDate {
         let month = parse_digits(&bytes[5..7])? as u8;
         let day = parse_digits(&bytes[8..10])? as u8;
         let valid = year >= 1 && (1..=12).contains(&month) && day >= 1;
+        (valid && day <= days_in_month(year, month)).then_some(BirthDate { year, month, day })
+    }
+}
+
+impl BirthDate {
+    /// The date in 23 bits: year << 9 | month << 5 | day (the arena's 3 bytes).
+    pub fn to_packed(self) -> u32 {
+        (u32::from(self.year) << 9) | (u32::from(self.month) << 5) | u32::from(self.day)
+    }
+
+    /// The inverse of [`BirthDate::to_packed`]; `None` for bits that are no calendar date.
+    pub fn from_packed(packed: u32) -> Option<BirthDate> {
+        let (year, month, day) = ((packed >> 9) as u16, ((packed >> 5) & 0xf) as u8, (packed & 0x1f) as u8);
+        let valid = (1..=9999).contains(&year) && (1..=12).contains(&month) && day >= 1;
         (valid && day <= days_in_month(year, month)).then_some(BirthDate { year, month, day })
     }
 }

@@ -20,7 +20,6 @@ use crate::machine::MachineConfig;
 use crate::model::{Bard, NewBard};
 use crate::read_view::ReadView;
 use crate::search::{create_search_index, SearchError, SearchReader};
-use crate::snapshot::Snapshot;
 use crate::state::{Outcome, StateDigest};
 use crate::supervision::RestartPolicy;
 use crate::waiters::OutcomeWaiters;

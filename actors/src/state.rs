@@ -1,9 +1,7 @@
 //! The pure state machine: `State::apply` is the only code that changes bards, and it is the
 //! same in `serve`, `replica`, `replay` and every shard.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
@@ -12,6 +10,7 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use crate::event::Event;
 use crate::model::Bard;
+use crate::store::{encode_bard, Arena, ArenaMark, BardRef, Position};
 
 /// What applying one event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,59 +75,154 @@ pub fn shard_for(apelido: &str, shard_count: usize) -> usize {
     (xxh3_64(apelido.as_bytes()) % shard_count.max(1) as u64) as usize
 }
 
-/// Bards by id and by apelido (the apelido table borrows the key from the bard itself).
+/// One partition's bards: compact records in an [`Arena`], found by id and by apelido through
+/// tables of 4-byte positions (the strings live once, in the record).
 #[derive(Default)]
 pub struct State {
-    by_id: HashMap<Uuid, Arc<Bard>>,
-    by_apelido: HashTable<Arc<Bard>>,
+    arena: Arena,
+    by_id: HashTable<Position>,
+    by_apelido: HashTable<Position>,
+    len: usize,
     digest: StateDigest,
+    record: Vec<u8>,
+}
+
+/// What applying one event did, and where a created bard's record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub outcome: Outcome,
+    pub position: Option<Position>,
+}
+
+/// A state to roll back to (see [`State::rollback`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StateMark {
+    arena: ArenaMark,
+    len: usize,
+    digest: StateDigest,
+}
+
+/// Bytes a state holds, by part (for the memory breakdown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StateMemory {
+    pub records: usize,
+    pub records_reserved: usize,
+    pub id_table: usize,
+    pub apelido_table: usize,
+}
+
+fn id_hash(id: &Uuid) -> u64 {
+    xxh3_64(id.as_bytes())
 }
 
 impl State {
     /// Applies one event. Deterministic: the same events in the same order give the same state.
     pub fn apply(&mut self, event: &Event) -> Outcome {
-        let bard = match event {
-            Event::LogBarrier(_) => return Outcome::Barrier,
-            Event::BardCreated(created) => &created.bard,
-        };
-        if self.by_id.contains_key(&bard.id) {
-            return Outcome::IdTaken;
-        }
-        let hash = xxh3_64(bard.apelido.as_bytes());
-        let same_apelido = |held: &Arc<Bard>| held.apelido == bard.apelido;
-        if self.by_apelido.find(hash, same_apelido).is_some() {
-            return Outcome::ApelidoTaken;
-        }
-        let rehash = |held: &Arc<Bard>| xxh3_64(held.apelido.as_bytes());
-        self.by_apelido.insert_unique(hash, Arc::clone(bard), rehash);
-        self.by_id.insert(bard.id, Arc::clone(bard));
-        self.digest.add(bard);
-        Outcome::Created
+        self.apply_at(event).outcome
     }
 
-    pub fn get(&self, id: &Uuid) -> Option<&Arc<Bard>> {
-        self.by_id.get(id)
+    /// Applies one event and says where a created bard was stored.
+    pub fn apply_at(&mut self, event: &Event) -> Applied {
+        let bard = match event {
+            Event::LogBarrier(_) => return Applied { outcome: Outcome::Barrier, position: None },
+            Event::BardCreated(created) => &created.bard,
+        };
+        let refused = |outcome| Applied { outcome, position: None };
+        if self.position_of(&bard.id).is_some() {
+            return refused(Outcome::IdTaken);
+        }
+        let apelido_hash = xxh3_64(bard.apelido.as_bytes());
+        if self.find_apelido(apelido_hash, &bard.apelido).is_some() {
+            return refused(Outcome::ApelidoTaken);
+        }
+        self.record.clear();
+        encode_bard(bard, &mut self.record);
+        // 4 GiB of records in one shard: far past any memory limit this runs under.
+        let position = self.arena.push(&self.record).expect("a shard's arena holds 4 GiB");
+        let arena = &self.arena;
+        self.by_apelido.insert_unique(apelido_hash, position, |&held| {
+            xxh3_64(BardRef::apelido_of(arena.bytes_from(held)).as_bytes())
+        });
+        self.by_id.insert_unique(id_hash(&bard.id), position, |&held| {
+            id_hash(&BardRef::id_of(arena.bytes_from(held)))
+        });
+        self.len += 1;
+        self.digest.add(bard);
+        Applied { outcome: Outcome::Created, position: Some(position) }
+    }
+
+    fn position_of(&self, id: &Uuid) -> Option<Position> {
+        let arena = &self.arena;
+        let same = |held: &Position| BardRef::id_of(arena.bytes_from(*held)) == *id;
+        self.by_id.find(id_hash(id), same).copied()
+    }
+
+    fn find_apelido(&self, hash: u64, apelido: &str) -> Option<Position> {
+        let arena = &self.arena;
+        let same = |held: &Position| BardRef::apelido_of(arena.bytes_from(*held)) == apelido;
+        self.by_apelido.find(hash, same).copied()
+    }
+
+    /// The record of a bard by id, read in place.
+    pub fn get(&self, id: &Uuid) -> Option<BardRef<'_>> {
+        self.position_of(id).map(|position| self.at(position))
+    }
+
+    /// The record at a position this state handed out.
+    pub fn at(&self, position: Position) -> BardRef<'_> {
+        BardRef::decode(self.arena.bytes_from(position))
     }
 
     pub fn contains_apelido(&self, apelido: &str) -> bool {
-        let hash = xxh3_64(apelido.as_bytes());
-        self.by_apelido.find(hash, |held| &*held.apelido == apelido).is_some()
+        self.find_apelido(xxh3_64(apelido.as_bytes()), apelido).is_some()
     }
 
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.len == 0
     }
 
     pub fn digest(&self) -> StateDigest {
         self.digest
     }
 
-    pub fn bards(&self) -> impl Iterator<Item = &Arc<Bard>> {
-        self.by_id.values()
+    /// Every bard with its position, in apply order.
+    pub fn iter(&self) -> impl Iterator<Item = (Position, BardRef<'_>)> {
+        self.arena.chunks().enumerate().flat_map(|(number, chunk)| {
+            let mut offset = 0;
+            std::iter::from_fn(move || {
+                let bard = (offset < chunk.len()).then(|| BardRef::decode(&chunk[offset..]))?;
+                let position = Arena::position(number, offset);
+                offset += bard.len;
+                Some((position, bard))
+            })
+        })
+    }
+
+    /// The state as it is now, to come back to after a failed batch.
+    pub fn mark(&self) -> StateMark {
+        StateMark { arena: self.arena.mark(), len: self.len, digest: self.digest }
+    }
+
+    /// Forgets every bard applied after `mark` was taken.
+    pub fn rollback(&mut self, mark: StateMark) {
+        self.by_id.retain(|position| Arena::is_before(*position, mark.arena));
+        self.by_apelido.retain(|position| Arena::is_before(*position, mark.arena));
+        self.arena.truncate(mark.arena);
+        (self.len, self.digest) = (mark.len, mark.digest);
+    }
+
+    pub fn memory(&self) -> StateMemory {
+        let (records, records_reserved) = self.arena.bytes();
+        StateMemory {
+            records,
+            records_reserved,
+            id_table: self.by_id.allocation_size(),
+            apelido_table: self.by_apelido.allocation_size(),
+        }
     }
 }
 

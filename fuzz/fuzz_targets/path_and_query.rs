@@ -53,7 +53,7 @@ fn check_query(query: &str) {
     assert_eq!(found.len(), expected, "index and scan disagree on {term:?}");
 }
 
-fn ids(bards: &[Arc<Bard>]) -> HashSet<Uuid> {
+fn ids(bards: &[Bard]) -> HashSet<Uuid> {
     bards.iter().map(|bard| bard.id).collect()
 }
 
@@ -75,10 +75,9 @@ fn index() -> &'static (SearchReader, ReadView) {
         texts.extend((0..70).map(|n| (format!("bard{n}"), format!("Nome {n} da Silva"), vec!["Go".into()])));
         let bards: Vec<Arc<Bard>> = texts.into_iter().enumerate().map(|(n, text)| bard(n, text)).collect();
         let (mut writer, reader) = create_search_index().expect("index");
-        let view = ReadView::default();
-        let first = view.publish(&bards);
-        for (offset, bard) in bards.iter().enumerate() {
-            writer.add(first + offset as u64, bard).expect("index add");
+        let view = ReadView::from_bards(3, &bards);
+        for (sequence, bard) in bards.iter().enumerate() {
+            writer.add(sequence as u64, bard).expect("index add");
         }
         writer.commit().expect("index commit");
         (reader, view)

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use actix_web::web;
 use bardo::{AppState, Identity};
 use bardo_actors::log::{RabbitMqLog, StreamAddress};
-use bardo_actors::snapshot::Snapshot;
+use bardo_actors::snapshot::SnapshotFeed;
 use bardo_actors::{Node, NodeConfig, Role};
 
 pub fn amqp_url() -> String {
@@ -31,7 +31,7 @@ pub async fn start_instance(
     stream: &str,
     name: &str,
     role: Role,
-    snapshot: Option<Snapshot>,
+    snapshot: Option<SnapshotFeed>,
 ) -> web::Data<AppState> {
     let mut config = NodeConfig { role, shards: 4, ..NodeConfig::default() };
     if role == Role::Replica {

@@ -13,8 +13,8 @@ use super::shard::{ApplyEvents, Shard};
 use crate::event::{decode_record, Event};
 use crate::log::{EventLog, LogEntry, LogError, Offset};
 use crate::model::Bard;
-use crate::read_view::ReadView;
-use crate::state::{shard_for, Outcome};
+use crate::read_view::{BardLocation, ReadView};
+use crate::state::{shard_for, Applied, Outcome};
 use crate::supervision::{guarded, Supervisable, Supervision};
 use crate::waiters::OutcomeWaiters;
 
@@ -147,35 +147,42 @@ pub(crate) async fn apply_batch(
         }
     }
     let sends = targets.shards.iter().zip(per_shard).map(|(shard, events)| apply_on_shard(shard, events));
-    let mut outcomes = Vec::with_capacity(shard_count);
-    for outcome in join_all(sends).await {
-        outcomes.push(outcome?.into_iter());
+    let mut decisions = Vec::with_capacity(shard_count);
+    for applied in join_all(sends).await {
+        decisions.push(applied?.into_iter());
     }
     let mut decided = Vec::with_capacity(events.len());
     for event in events {
-        let outcome = match &event {
+        let (applied, shard) = match &event {
             Event::BardCreated(created) => {
                 let shard = shard_for(&created.bard.apelido, shard_count);
-                outcomes[shard].next().expect("one outcome per event sent")
+                (decisions[shard].next().expect("one decision per event sent"), shard)
             }
-            Event::LogBarrier(_) => Outcome::Barrier,
+            Event::LogBarrier(_) => (Applied { outcome: Outcome::Barrier, position: None }, 0),
         };
-        decided.push((event, outcome));
+        decided.push(Decided { event, applied, shard: shard as u32 });
     }
     publish_outcomes(&targets, decided).await
 }
 
-/// One shard's part of a batch. A shard that fails is rebuilt from the read view, which does
-/// not hold this batch yet (it is published below, after every shard decided): sending the same
+/// One event with its shard's decision.
+struct Decided {
+    event: Event,
+    applied: Applied,
+    shard: u32,
+}
+
+/// One shard's part of a batch. A shard that fails rolls back what it applied of the batch,
+/// which is not published yet (that happens below, after every shard decided): sending the same
 /// events again gives the decisions the failed attempt would have given. The shard's own
 /// restart backoff paces the retries.
-async fn apply_on_shard(shard: &Addr<Shard>, events: Vec<Event>) -> Result<Vec<Outcome>, MailboxError> {
+async fn apply_on_shard(shard: &Addr<Shard>, events: Vec<Event>) -> Result<Vec<Applied>, MailboxError> {
     if events.is_empty() {
         return Ok(vec![]);
     }
     loop {
-        if let Some(outcomes) = shard.send(ApplyEvents { events: events.clone() }).await? {
-            return Ok(outcomes);
+        if let Some(applied) = shard.send(ApplyEvents { events: events.clone() }).await? {
+            return Ok(applied);
         }
         tracing::warn!(events = events.len(), "a shard failed mid-batch; sending the batch again");
     }
@@ -184,18 +191,19 @@ async fn apply_on_shard(shard: &Addr<Shard>, events: Vec<Event>) -> Result<Vec<O
 /// Makes created bards readable and searchable, then wakes the requests waiting for them.
 async fn publish_outcomes(
     targets: &ApplyTargets,
-    decided: Vec<(Event, Outcome)>,
+    decided: Vec<Decided>,
 ) -> Result<AppliedBatch, MailboxError> {
-    let created: Vec<Arc<Bard>> = decided
-        .iter()
-        .filter_map(|(event, outcome)| match (event, outcome) {
-            (Event::BardCreated(c), Outcome::Created) => Some(Arc::clone(&c.bard)),
-            _ => None,
-        })
-        .collect();
+    let mut locations = vec![];
+    let mut created: Vec<Arc<Bard>> = vec![];
+    for Decided { event, applied, shard } in &decided {
+        if let (Event::BardCreated(c), Some(position)) = (event, applied.position) {
+            locations.push(BardLocation { shard: *shard, position });
+            created.push(Arc::clone(&c.bard));
+        }
+    }
     let applied = AppliedBatch { events: decided.len() as u64, created: created.len() as u64 };
     if !created.is_empty() {
-        let first_sequence = targets.view.publish(&created);
+        let first_sequence = targets.view.publish(&locations);
         // Enqueue without waiting for the index to take the documents (`send` resolves only
         // after the handler ran: every create would wait on tantivy). Wait only when full.
         match targets.search_index.try_send(IndexBards { first_sequence, bards: created }) {
@@ -204,10 +212,10 @@ async fn publish_outcomes(
             Err(SendError::Closed(_)) => return Err(MailboxError::Closed),
         }
     }
-    for (event, outcome) in decided {
+    for Decided { event, applied: decision, .. } in decided {
         match event {
-            Event::BardCreated(created) => targets.waiters.resolve(created.bard.id, outcome),
-            Event::LogBarrier(barrier) => targets.waiters.resolve(barrier.barrier, outcome),
+            Event::BardCreated(created) => targets.waiters.resolve(created.bard.id, decision.outcome),
+            Event::LogBarrier(barrier) => targets.waiters.resolve(barrier.barrier, decision.outcome),
         }
     }
     Ok(applied)

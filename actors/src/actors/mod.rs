@@ -11,5 +11,5 @@ pub use log_reader::{LogProgress, LogReader};
 pub use publisher::{Append, Publisher, PublisherStats, RecordPacing};
 pub use search_index::{CommitNow, IndexBards, SearchIndex};
 pub use shard::{ApplyEvents, ReportShard, Shard, ShardReport};
-pub use snapshotter::{EncodedSnapshot, SnapshotPolicy, SnapshotStore, Snapshotter};
+pub use snapshotter::{SnapshotPolicy, SnapshotStore, Snapshotter, TakenSnapshot};
 pub use supervisor::Supervisor;

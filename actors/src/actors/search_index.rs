@@ -17,6 +17,8 @@ use crate::supervision::{guarded, Supervisable, Supervision};
 /// out a slow commit (merges ≈ 100 ms) at tournament rates, small enough that an overload
 /// pushes back on the apply loop instead of piling up unindexed bards.
 const SEARCH_MAILBOX_CAPACITY: usize = 256;
+/// Bards decoded from the view at a time while catching up.
+const CATCH_UP_CHUNK: u64 = 4096;
 
 pub struct SearchIndex {
     writer: SearchWriter,
@@ -52,21 +54,28 @@ impl SearchIndex {
         }
     }
 
-    /// Indexes the view's bards from `next_sequence` up to `end` (exclusive).
+    /// Indexes the view's bards from `next_sequence` up to `end` (exclusive), a chunk at a time
+    /// (a bootstrap can be a million bards: never all of them decoded at once).
     fn catch_up_with_view(&mut self, end: u64) {
-        let missing: Vec<Arc<Bard>> = {
-            let view = self.view.read();
-            (self.next_sequence..end).map_while(|sequence| view.by_sequence(sequence).cloned()).collect()
-        };
-        if !missing.is_empty() {
+        if self.next_sequence < end {
             tracing::warn!(
                 from = self.next_sequence,
-                bards = missing.len(),
+                bards = end - self.next_sequence,
                 "indexing bards the index missed"
             );
         }
-        for (sequence, bard) in (self.next_sequence..).zip(missing) {
-            self.add(sequence, &bard);
+        while self.next_sequence < end {
+            let chunk_end = end.min(self.next_sequence + CATCH_UP_CHUNK);
+            let missing: Vec<Bard> = {
+                let view = self.view.read();
+                (self.next_sequence..chunk_end).map_while(|sequence| view.by_sequence(sequence)).collect()
+            };
+            if missing.is_empty() {
+                return;
+            }
+            for (sequence, bard) in (self.next_sequence..).zip(missing) {
+                self.add(sequence, &bard);
+            }
         }
     }
 

@@ -1,44 +1,26 @@
-//! `Shard`: owns one partition of the state (the bards whose apelido hashes to it) and decides
-//! apelido uniqueness for that partition by applying events in log order. Supervised: after a
-//! failure it rebuilds its partition from the read view (every bard created before the batch in
-//! flight), and the `LogReader` sends it that batch again.
+//! `Shard`: owns one partition of the state (the bards whose apelido hashes to it): their
+//! records, and the decision of apelido uniqueness for that partition, by applying events in
+//! log order. Readers share the state behind its lock; only this actor writes it. Supervised:
+//! a batch that fails halfway is rolled back (the records it stored are forgotten) and the
+//! `LogReader` sends it again, so the decisions are those of a run without the failure.
 
 use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::event::{BardCreated, Event};
-use crate::read_view::ReadView;
-use crate::state::{shard_for, Outcome, State, StateDigest};
+use crate::event::Event;
+use crate::read_view::SharedState;
+use crate::state::{Applied, StateDigest, StateMark};
 use crate::supervision::{guarded, RestartBoard, RestartPolicy, Supervisable, Supervision};
 
 /// Batches in flight per shard before the `LogReader` waits.
 const SHARD_MAILBOX_CAPACITY: usize = 64;
 
-/// Where a shard's partition can be rebuilt from: its number among `count` shards.
-#[derive(Clone)]
-pub struct ShardSource {
-    pub view: Arc<ReadView>,
-    pub number: usize,
-    pub count: usize,
-}
-
-impl ShardSource {
-    /// The partition's state: every created bard that hashes here, in apply order.
-    pub fn rebuild(&self) -> State {
-        let mut state = State::default();
-        for bard in self.view.all() {
-            if shard_for(&bard.apelido, self.count) == self.number {
-                state.apply(&Event::BardCreated(BardCreated { bard }));
-            }
-        }
-        state
-    }
-}
-
 pub struct Shard {
-    state: State,
-    source: ShardSource,
+    state: SharedState,
+    number: usize,
+    /// The state before the batch being applied; taken back if that batch fails.
+    batch_start: Option<StateMark>,
     supervision: Supervision,
     /// Tests arm this to make the next `ApplyEvents` panic halfway through its batch.
     #[cfg(test)]
@@ -46,11 +28,12 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// The factory: a shard holding what the read view says its partition holds.
-    pub fn new(source: ShardSource, board: &Arc<RestartBoard>, policy: RestartPolicy) -> Self {
+    /// The factory: a shard over its partition's (shared) state.
+    pub fn new(state: SharedState, number: usize, board: &Arc<RestartBoard>, policy: RestartPolicy) -> Self {
         Shard {
-            state: source.rebuild(),
-            source,
+            state,
+            number,
+            batch_start: None,
             supervision: Supervision::new("shard", board, policy),
             #[cfg(test)]
             fail_next_apply: false,
@@ -69,12 +52,10 @@ impl Actor for Shard {
 
 impl Supervised for Shard {
     fn restarting(&mut self, _: &mut Self::Context) {
-        self.state = self.source.rebuild();
-        tracing::warn!(
-            shard = self.source.number,
-            bards = self.state.len(),
-            "shard rebuilt from the read view"
-        );
+        let Some(mark) = self.batch_start.take() else { return };
+        let mut state = self.state.write();
+        state.rollback(mark);
+        tracing::warn!(shard = self.number, bards = state.len(), "shard rolled back the batch that failed");
     }
 }
 
@@ -85,27 +66,30 @@ impl Supervisable for Shard {
 }
 
 /// Apply these events, all owned by this shard, in this order. `None`: the shard failed and
-/// was rebuilt without any of them; send them again.
+/// rolled back every one of them; send them again.
 #[derive(Message)]
-#[rtype(result = "Option<Vec<Outcome>>")]
+#[rtype(result = "Option<Vec<Applied>>")]
 pub struct ApplyEvents {
     pub events: Vec<Event>,
 }
 
 impl Handler<ApplyEvents> for Shard {
-    type Result = Option<Vec<Outcome>>;
+    type Result = Option<Vec<Applied>>;
 
     fn handle(&mut self, message: ApplyEvents, ctx: &mut Self::Context) -> Self::Result {
         guarded(self, ctx, |shard, _| {
-            let mut outcomes = Vec::with_capacity(message.events.len());
+            let mut state = shard.state.write();
+            shard.batch_start = Some(state.mark());
+            let mut applied = Vec::with_capacity(message.events.len());
             for event in &message.events {
-                outcomes.push(shard.state.apply(event));
+                applied.push(state.apply_at(event));
                 #[cfg(test)]
                 if std::mem::take(&mut shard.fail_next_apply) {
                     panic!("injected failure after the first event of a batch");
                 }
             }
-            outcomes
+            shard.batch_start = None;
+            applied
         })
     }
 }
@@ -125,7 +109,8 @@ impl Handler<ReportShard> for Shard {
     type Result = MessageResult<ReportShard>;
 
     fn handle(&mut self, _: ReportShard, _: &mut Self::Context) -> Self::Result {
-        MessageResult(ShardReport { bards: self.state.len(), digest: self.state.digest() })
+        let state = self.state.read();
+        MessageResult(ShardReport { bards: state.len(), digest: state.digest() })
     }
 }
 

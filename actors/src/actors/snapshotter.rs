@@ -1,19 +1,18 @@
-//! `Snapshotter`: on the replica, captures a snapshot every N events or T seconds (whichever
-//! comes first, and only when something changed) on its own arbiter, and keeps the latest one
-//! in memory, encoded, for new instances to bootstrap from.
+//! `Snapshotter`: marks a snapshot every N events or T seconds (whichever comes first, and only
+//! when something changed), and keeps the latest mark for new instances to bootstrap from. A
+//! mark names a frozen prefix of the append-only state, so taking one copies nothing; it is
+//! encoded (MessagePack, streamed) only when `/internal/snapshot` is asked for it.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use bytes::Bytes;
 use parking_lot::RwLock;
 
 use super::LogProgress;
-use crate::log::Offset;
 use crate::read_view::ReadView;
-use crate::snapshot::Snapshot;
+use crate::snapshot::SnapshotMark;
 use crate::supervision::{guarded, Supervisable, Supervision};
 
 /// How often the snapshotter checks whether a snapshot is due.
@@ -26,23 +25,21 @@ pub struct SnapshotPolicy {
     pub every: Duration,
 }
 
-/// The latest encoded snapshot, served by `GET /internal/snapshot`.
-#[derive(Debug, Clone)]
-pub struct EncodedSnapshot {
-    pub next_offset: Offset,
-    pub bards: usize,
-    pub bytes: Bytes,
-    pub took: Duration,
+/// The latest snapshot mark, and when it was taken.
+#[derive(Debug, Clone, Copy)]
+pub struct TakenSnapshot {
+    pub mark: SnapshotMark,
+    pub taken_at: Instant,
 }
 
 #[derive(Default)]
 pub struct SnapshotStore {
-    latest: RwLock<Option<Arc<EncodedSnapshot>>>,
+    latest: RwLock<Option<TakenSnapshot>>,
 }
 
 impl SnapshotStore {
-    pub fn latest(&self) -> Option<Arc<EncodedSnapshot>> {
-        self.latest.read().clone()
+    pub fn latest(&self) -> Option<TakenSnapshot> {
+        *self.latest.read()
     }
 }
 
@@ -75,18 +72,9 @@ impl Snapshotter {
         if changed == 0 || !due {
             return;
         }
-        let started = Instant::now();
-        let snapshot = Snapshot::capture(&self.view, &self.progress);
-        let bytes = Bytes::from(snapshot.encode());
-        let encoded = EncodedSnapshot {
-            next_offset: snapshot.next_offset,
-            bards: snapshot.bards.len(),
-            bytes,
-            took: started.elapsed(),
-        };
-        tracing::info!(bards = encoded.bards, bytes = encoded.bytes.len(), next_offset = encoded.next_offset,
-            took = ?encoded.took, "snapshot taken");
-        *self.store.latest.write() = Some(Arc::new(encoded));
+        let mark = SnapshotMark::capture(&self.view, &self.progress);
+        tracing::debug!(bards = mark.bards, next_offset = mark.next_offset, "snapshot marked");
+        *self.store.latest.write() = Some(TakenSnapshot { mark, taken_at: Instant::now() });
         self.last_events = events;
         self.last_taken = Instant::now();
     }

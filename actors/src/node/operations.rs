@@ -105,7 +105,7 @@ impl Node {
     }
 
     /// A bard by id; a miss goes through the log barrier before it is believed.
-    pub async fn get(&self, id: &Uuid) -> Result<Option<Arc<Bard>>, NodeError> {
+    pub async fn get(&self, id: &Uuid) -> Result<Option<Bard>, NodeError> {
         if let Some(bard) = self.view.get(id) {
             return Ok(Some(bard));
         }
@@ -120,7 +120,7 @@ impl Node {
     }
 
     /// Up to `limit` bards matching `term` (case-insensitive substring).
-    pub fn search(&self, term: &str, limit: usize) -> Result<Vec<Arc<Bard>>, SearchError> {
+    pub fn search(&self, term: &str, limit: usize) -> Result<Vec<Bard>, SearchError> {
         self.search.search(&self.view, term, limit)
     }
 

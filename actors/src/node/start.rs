@@ -4,24 +4,21 @@
 
 use super::*;
 use crate::actors::log_reader::apply_batch;
-use crate::actors::shard::ShardSource;
+use crate::snapshot::{SnapshotError, SnapshotFeed};
 use crate::supervision::{RestartBoard, Supervision};
-
-/// Events per batch when loading a snapshot.
-const BOOTSTRAP_BATCH_EVENTS: usize = 8192;
 
 impl Node {
     /// Starts every actor, after loading `bootstrap` if given. Must run inside an actix `System`.
     pub async fn start(
         log: Arc<dyn EventLog>,
         config: NodeConfig,
-        bootstrap: Option<Snapshot>,
+        bootstrap: Option<SnapshotFeed>,
     ) -> Result<Node, NodeStartError> {
         let mut arbiters: Vec<Arbiter> = (0..config.apply_threads.max(1)).map(|_| Arbiter::new()).collect();
         let status_board = Arc::new(StatusBoard::default());
         let supervise = |actor| Supervision::new(actor, &status_board.restarts, config.restart_policy);
-        let view: Arc<ReadView> = Arc::default();
-        let shards = start_shards(config.shards, &view, &arbiters, (&status_board.restarts, &config));
+        let view = Arc::new(ReadView::new(config.shards));
+        let shards = start_shards(&view, &arbiters, (&status_board.restarts, &config));
         let index_supervision = supervise("search_index");
         let (search_index, search) =
             start_search_index(config.search_commit_interval, (&view, index_supervision), &mut arbiters)?;
@@ -73,21 +70,31 @@ pub enum NodeStartError {
     Search(#[from] SearchError),
     #[error("loading the snapshot: an actor stopped ({0})")]
     Bootstrap(#[from] MailboxError),
+    #[error("loading the snapshot: {0}")]
+    Snapshot(#[from] SnapshotError),
 }
 
 /// Applies the snapshot's bards in order, then resumes the log at its offset.
 async fn load_snapshot(
     targets: &ApplyTargets,
     progress: &LogProgress,
-    snapshot: Snapshot,
-) -> Result<(), MailboxError> {
+    mut feed: SnapshotFeed,
+) -> Result<(), NodeStartError> {
     let started = std::time::Instant::now();
-    let events: Vec<Event> = snapshot.events().collect();
-    for batch in events.chunks(BOOTSTRAP_BATCH_EVENTS) {
-        apply_batch(targets.clone(), batch.to_vec()).await?;
+    let mut loaded = 0u64;
+    while let Some(batch) = feed.next_batch().await {
+        let batch = batch?;
+        if batch.is_empty() {
+            break;
+        }
+        loaded += batch.len() as u64;
+        apply_batch(targets.clone(), batch).await?;
     }
-    progress.next_offset.store(snapshot.next_offset, std::sync::atomic::Ordering::Release);
-    tracing::info!(bards = snapshot.bards.len(), next_offset = snapshot.next_offset, took = ?started.elapsed(),
+    if loaded != feed.header.bards {
+        return Err(SnapshotError::Truncated { read: loaded, promised: feed.header.bards }.into());
+    }
+    progress.next_offset.store(feed.header.next_offset, std::sync::atomic::Ordering::Release);
+    tracing::info!(bards = loaded, next_offset = feed.header.next_offset, took = ?started.elapsed(),
         "snapshot loaded");
     Ok(())
 }
@@ -105,21 +112,19 @@ fn start_publisher(
     actix::Supervisor::start(move |_| publisher)
 }
 
-/// Shards spread round-robin over the apply arbiters.
+/// Shards spread round-robin over the apply arbiters, each over its partition of the view.
 fn start_shards(
-    count: usize,
     view: &Arc<ReadView>,
     arbiters: &[Arbiter],
     (restarts, config): (&Arc<RestartBoard>, &NodeConfig),
 ) -> Vec<Addr<Shard>> {
-    let count = count.max(1);
-    (0..count)
+    (0..view.shard_count())
         .map(|number| {
             let arbiter = &arbiters[number % arbiters.len()];
-            let source = ShardSource { view: Arc::clone(view), number, count };
+            let state = view.shard_state(number);
             let (restarts, policy) = (Arc::clone(restarts), config.restart_policy);
             actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-                Shard::new(source, &restarts, policy)
+                Shard::new(state, number, &restarts, policy)
             })
         })
         .collect()

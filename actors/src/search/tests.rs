@@ -1,7 +1,9 @@
 use super::*;
 use crate::model::{BirthDate, NewBard};
 use proptest::prelude::*;
+use std::borrow::Borrow;
 use std::collections::HashSet;
+use std::sync::Arc;
 use uuid::Uuid;
 
 fn bard(number: u128, apelido: &str, nome: &str, stack: &[&str]) -> Arc<Bard> {
@@ -18,17 +20,16 @@ fn bard(number: u128, apelido: &str, nome: &str, stack: &[&str]) -> Arc<Bard> {
 /// Builds an index and read view holding `bards`, everything committed.
 fn indexed(bards: &[Arc<Bard>]) -> (SearchReader, ReadView) {
     let (mut writer, reader) = create_search_index().unwrap();
-    let view = ReadView::default();
-    let first = view.publish(bards);
-    for (offset, bard) in bards.iter().enumerate() {
-        writer.add(first + offset as u64, bard).unwrap();
+    let view = ReadView::from_bards(3, bards);
+    for sequence in 0..view.len() as u64 {
+        writer.add(sequence, &view.read().by_sequence(sequence).unwrap()).unwrap();
     }
     writer.commit().unwrap();
     (reader, view)
 }
 
-fn ids(bards: &[Arc<Bard>]) -> HashSet<Uuid> {
-    bards.iter().map(|bard| bard.id).collect()
+fn ids<B: Borrow<Bard>>(bards: &[B]) -> HashSet<Uuid> {
+    bards.iter().map(|bard| bard.borrow().id).collect()
 }
 
 #[test]
@@ -67,9 +68,8 @@ fn at_most_the_limit() {
 #[test]
 fn nothing_is_searchable_before_commit() {
     let (mut writer, reader) = create_search_index().unwrap();
-    let view = ReadView::default();
     let bards = [bard(1, "ana", "Ana", &[])];
-    view.publish(&bards);
+    let view = ReadView::from_bards(1, &bards);
     writer.add(0, &bards[0]).unwrap();
     assert!(reader.search(&view, "ana", 50).unwrap().is_empty());
     assert_eq!(writer.commit().unwrap(), 1);

@@ -2,6 +2,7 @@ use super::*;
 use crate::event::{BardCreated, LogBarrier};
 use crate::model::{BirthDate, NewBard};
 use proptest::prelude::*;
+use std::sync::Arc;
 
 fn created(id: u128, apelido: &str, nome: &str) -> Event {
     let new = NewBard {
@@ -24,7 +25,7 @@ fn first_apelido_wins_later_ones_are_no_ops() {
     assert_eq!(state.apply(&barrier), Outcome::Barrier);
     assert_eq!(state.digest(), before);
     assert_eq!(state.len(), 1);
-    assert_eq!(&*state.get(&Uuid::from_u128(1)).unwrap().nome, "Ana");
+    assert_eq!(state.get(&Uuid::from_u128(1)).unwrap().nome, "Ana");
     assert!(state.contains_apelido("ana") && !state.contains_apelido("Ana"));
 }
 
@@ -89,4 +90,46 @@ proptest! {
         let sharded: Vec<Outcome> = sharded.into_iter().map(Option::unwrap).collect();
         prop_assert_eq!(sharded, outcomes);
     }
+}
+
+proptest! {
+    /// A batch rolled back leaves the state as if it never came; applied again, it decides as
+    /// the first time (a shard that failed mid-batch).
+    #[test]
+    fn rollback_forgets_exactly_the_batch(events in events_strategy(), cut in any::<prop::sample::Index>()) {
+        let cut = cut.index(events.len() + 1);
+        let (before, batch) = events.split_at(cut);
+        let mut straight = State::default();
+        let expected: Vec<Outcome> = events.iter().map(|e| straight.apply(e)).collect();
+        let mut state = State::default();
+        let mut outcomes: Vec<Outcome> = before.iter().map(|e| state.apply(e)).collect();
+        let (mark, digest, len) = (state.mark(), state.digest(), state.len());
+        for event in batch {
+            state.apply(event);
+        }
+        state.rollback(mark);
+        prop_assert_eq!((state.digest(), state.len()), (digest, len));
+        prop_assert_eq!(state.iter().count(), len);
+        outcomes.extend(batch.iter().map(|e| state.apply(e)));
+        prop_assert_eq!(outcomes, expected);
+        prop_assert_eq!(state.digest(), straight.digest());
+        for event in &events {
+            let Event::BardCreated(c) = event else { continue };
+            prop_assert_eq!(state.contains_apelido(&c.bard.apelido), straight.contains_apelido(&c.bard.apelido));
+            let (held, reference) = (state.get(&c.bard.id), straight.get(&c.bard.id));
+            prop_assert_eq!(held.map(|b| (b.apelido, b.nome)), reference.map(|b| (b.apelido, b.nome)));
+        }
+    }
+}
+
+#[test]
+fn records_are_compact() {
+    let mut state = State::default();
+    for n in 0..10_000u128 {
+        state.apply(&created(n, &format!("apelido{n}"), "Nome Sobrenome"));
+    }
+    let memory = state.memory();
+    // 16 id + 3 date + 1 + ~9 apelido + 1 + 14 nome + 1 null stack = ~45 bytes a record.
+    assert!(memory.records / state.len() <= 46, "{memory:?}");
+    assert!((memory.id_table + memory.apelido_table) / state.len() <= 2 * 11, "{memory:?}");
 }

@@ -1,5 +1,8 @@
 use super::*;
+use crate::event::BardCreated;
 use crate::model::{BirthDate, NewBard};
+use crate::read_view::ReadView;
+use crate::state::{Outcome, State};
 use uuid::Uuid;
 
 fn created(id: u128, apelido: &str) -> Event {
@@ -10,13 +13,6 @@ fn created(id: u128, apelido: &str) -> Event {
         stack: None,
     };
     Event::BardCreated(BardCreated { bard: Arc::new(new.into_bard(Uuid::from_u128(id))) })
-}
-
-fn bard_of(event: &Event) -> Arc<crate::model::Bard> {
-    match event {
-        Event::BardCreated(created) => Arc::clone(&created.bard),
-        Event::LogBarrier(_) => unreachable!(),
-    }
 }
 
 /// Test-only fault injection: a handler that panics.
@@ -32,32 +28,51 @@ impl Handler<FailNow> for Shard {
     }
 }
 
+fn outcomes(applied: Option<Vec<Applied>>) -> Option<Vec<Outcome>> {
+    applied.map(|applied| applied.into_iter().map(|a| a.outcome).collect())
+}
+
 #[actix::test]
-async fn a_failed_shard_keeps_its_mailbox_and_rebuilds_its_partition_from_the_view() {
-    let view = Arc::new(ReadView::default());
-    let published = [created(1, "ana"), created(2, "bia")];
-    view.publish(&published.iter().map(bard_of).collect::<Vec<_>>());
+async fn a_shard_failing_mid_batch_keeps_its_mailbox_and_rolls_the_batch_back() {
+    let view = ReadView::new(1);
     let board = Arc::new(RestartBoard::default());
-    let source = ShardSource { view: Arc::clone(&view), number: 0, count: 1 };
     let policy = RestartPolicy { initial: std::time::Duration::from_millis(1), ..RestartPolicy::default() };
-    let factory_board = Arc::clone(&board);
-    let shard = actix::Supervisor::start(move |_| Shard::new(source, &factory_board, policy));
+    let (state, factory_board) = (view.shard_state(0), Arc::clone(&board));
+    let shard = actix::Supervisor::start(move |_| Shard::new(state, 0, &factory_board, policy));
+    let applied =
+        shard.send(ApplyEvents { events: vec![created(1, "ana"), created(2, "bia")] }).await.unwrap();
+    assert_eq!(outcomes(applied), Some(vec![Outcome::Created, Outcome::Created]));
     let before = shard.send(ReportShard).await.unwrap();
-    assert_eq!(before.bards, 2);
 
-    // Applied by the shard but not yet published to the view when the shard fails.
-    let in_flight = vec![created(3, "caio")];
-    let outcomes = shard.send(ApplyEvents { events: in_flight.clone() }).await.unwrap();
-    assert_eq!(outcomes, Some(vec![Outcome::Created]));
-    assert_eq!(shard.send(FailNow).await.unwrap(), None);
+    // The first event of this batch is stored when the shard fails; the batch is rolled back.
+    shard.send(FailNextApply).await.unwrap();
+    let in_flight = vec![created(3, "caio"), created(4, "duda")];
+    assert_eq!(shard.send(ApplyEvents { events: in_flight.clone() }).await.unwrap(), None);
+    let rolled_back = shard.send(ReportShard).await.expect("the mailbox outlives the failure");
+    assert_eq!(rolled_back, before, "nothing of the failed batch is left");
+    assert!(view.shard_state(0).read().get(&Uuid::from_u128(3)).is_none());
 
-    let rebuilt = shard.send(ReportShard).await.expect("the mailbox outlives the failure");
-    assert_eq!(rebuilt, before, "rebuilt from the view, without the unpublished batch");
     let again = shard.send(ApplyEvents { events: in_flight }).await.unwrap();
-    assert_eq!(again, Some(vec![Outcome::Created]), "the batch re-sent decides as the first time");
-    let duplicate = shard.send(ApplyEvents { events: vec![created(4, "ana")] }).await.unwrap();
-    assert_eq!(duplicate, Some(vec![Outcome::ApelidoTaken]), "uniqueness survived the restart");
+    assert_eq!(
+        outcomes(again),
+        Some(vec![Outcome::Created; 2]),
+        "the batch re-sent decides as the first time"
+    );
+    let duplicate = shard.send(ApplyEvents { events: vec![created(5, "ana")] }).await.unwrap();
+    assert_eq!(outcomes(duplicate), Some(vec![Outcome::ApelidoTaken]), "uniqueness survived the restart");
     assert_eq!(board.restarts("shard"), 1);
+}
+
+#[actix::test]
+async fn a_failure_outside_a_batch_keeps_every_applied_bard() {
+    let view = ReadView::new(1);
+    let board = Arc::new(RestartBoard::default());
+    let policy = RestartPolicy { initial: std::time::Duration::from_millis(1), ..RestartPolicy::default() };
+    let (state, factory_board) = (view.shard_state(0), Arc::clone(&board));
+    let shard = actix::Supervisor::start(move |_| Shard::new(state, 0, &factory_board, policy));
+    shard.send(ApplyEvents { events: vec![created(1, "ana")] }).await.unwrap();
+    assert_eq!(shard.send(FailNow).await.unwrap(), None);
+    assert_eq!(shard.send(ReportShard).await.unwrap().bards, 1, "an applied batch is never undone");
 }
 
 #[derive(Message)]
@@ -79,13 +94,12 @@ async fn a_batch_survives_a_shard_failing_halfway_through_it() {
     use crate::actors::log_reader::{apply_batch, ApplyTargets};
     use crate::actors::search_index::SearchIndex;
     let board = Arc::new(RestartBoard::default());
-    let view = Arc::new(ReadView::default());
+    let view = Arc::new(ReadView::new(2));
     let policy = RestartPolicy { initial: std::time::Duration::from_millis(1), ..RestartPolicy::default() };
     let shards: Vec<Addr<Shard>> = (0..2)
         .map(|number| {
-            let (source, board) =
-                (ShardSource { view: Arc::clone(&view), number, count: 2 }, Arc::clone(&board));
-            actix::Supervisor::start(move |_| Shard::new(source, &board, policy))
+            let (state, board) = (view.shard_state(number), Arc::clone(&board));
+            actix::Supervisor::start(move |_| Shard::new(state, number, &board, policy))
         })
         .collect();
     let (writer, _) = crate::search::create_search_index().unwrap();
