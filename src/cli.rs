@@ -60,9 +60,22 @@ pub struct ServeArgs {
     /// commit (SPEC: within 1 s). Each commit makes a segment that tantivy later merges.
     #[arg(long = "search-commit-ms", env = "BARDO_SEARCH_COMMIT_MS", default_value_t = 100)]
     pub search_commit_ms: u64,
-    /// Bootstrap from this snapshot (a replica's `/internal/snapshot`) plus the log's tail.
-    #[arg(long = "snapshot-url", alias = "bardo-snapshot-url", env = "BARDO_SNAPSHOT_URL")]
-    pub snapshot_url: Option<String>,
+    /// Bootstrap from a snapshot plus the log's tail: `/internal/snapshot` URLs, comma
+    /// separated, tried in order (the first that answers and covers the retained log wins).
+    #[arg(
+        long = "snapshot-url",
+        alias = "bardo-snapshot-url",
+        env = "BARDO_SNAPSHOT_URL",
+        value_delimiter = ','
+    )]
+    pub snapshot_url: Vec<String>,
+    /// Log retention: the broker keeps at most this many bytes of the stream it creates
+    /// (`x-max-length-bytes`; older segments go, snapshots cover them). 0 keeps everything.
+    #[arg(long = "stream-max-bytes", env = "BARDO_STREAM_MAX_BYTES", default_value_t = 128 << 20)]
+    pub stream_max_bytes: u64,
+    /// Size of the stream's segments, the unit retention removes (`x-stream-max-segment-size-bytes`).
+    #[arg(long = "stream-segment-bytes", env = "BARDO_STREAM_SEGMENT_BYTES", default_value_t = 8 << 20)]
+    pub stream_segment_bytes: u64,
     /// Replica: snapshot after this many applied events...
     #[arg(long = "snapshot-every-events", env = "BARDO_SNAPSHOT_EVERY_EVENTS", default_value_t = 50_000)]
     pub snapshot_every_events: u64,
@@ -85,9 +98,13 @@ pub struct ReplayArgs {
     /// Write the events into an empty broker (disaster recovery).
     #[arg(long)]
     pub republish: Option<String>,
-    /// Start from a snapshot file instead of the first event.
-    #[arg(long)]
+    /// Start from a snapshot file (a saved `/internal/snapshot`) instead of the first event:
+    /// needed once retention has removed the log's head.
+    #[arg(long, conflicts_with = "snapshot_url")]
     pub snapshot: Option<PathBuf>,
+    /// Start from a running instance's snapshot (`http://host:9999/internal/snapshot`).
+    #[arg(long = "snapshot-url")]
+    pub snapshot_url: Option<String>,
     /// Stream name at the --republish broker (default: the same as --stream).
     #[arg(long = "republish-stream", requires = "republish")]
     pub republish_stream: Option<String>,

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bardo_actors::log::{EventLog, Offset, RabbitMqLog, StreamAddress};
+use bardo_actors::snapshot::SnapshotDecoder;
 use tracing_subscriber::EnvFilter;
 
 pub use engine::{replay_log, Replay, ReplayStats, DEFAULT_STALL_TIMEOUT};
@@ -59,13 +60,6 @@ pub fn main(args: ReplayArgs) -> anyhow::Result<()> {
 
 /// The whole command: connect, probe, replay, republish, verify, report.
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
-    if let Some(path) = &args.snapshot {
-        anyhow::bail!(
-            "--snapshot {}: not yet: snapshots arrive with the replica; replay from the first \
-             event instead (leave --snapshot out)",
-            path.display()
-        );
-    }
     let url = args.amqp_url.as_deref().context(
         "replay reads a RabbitMQ stream: set --amqp-url or BARDO_AMQP_URL \
          (the embedded log of a standalone `serve` lives and dies with that process)",
@@ -80,8 +74,19 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     };
     let log = open_log(url, &args.stream, patience.connect).await?;
     let probed_end = probe_end(&*log, patience.answer).await?;
+    let retained_from = probe_first(&*log, patience.answer).await?;
     let end = replay_end(probed_end, instance.as_ref(), args.republish.is_some(), &*log)?;
     let mut replay = start_replay(&args, url, patience).await?;
+    if let Some(snapshot) = open_snapshot(&args, patience)? {
+        replay.load_snapshot(snapshot).await?;
+        anyhow::ensure!(
+            crate::serve::covers(replay.next_offset(), retained_from),
+            "the snapshot resumes at offset {} but the retained log starts at {retained_from}: \
+             records {}..{retained_from} are gone; use a newer snapshot",
+            replay.next_offset(),
+            replay.next_offset()
+        );
+    }
     replay.read_until(&*log, end).await?;
     let republished = finish_republish(&mut replay, patience.answer).await?;
     let verdict = match (verifier, instance) {
@@ -89,7 +94,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let source = format!("{} at {}", log.describe(), redact(url));
-    let outcome = finish(&args, &replay, source, probed_end, verdict, republished);
+    let outcome = finish(&args, &replay, (source, retained_from, probed_end), verdict, republished);
     // Freeing a million bards one by one takes a noticeable part of a second, and the
     // process ends right after: let the OS take the memory back instead.
     std::mem::forget(replay);
@@ -100,13 +105,18 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
 fn finish(
     args: &ReplayArgs,
     replay: &Replay,
-    source: String,
-    probed_end: Offset,
+    (source, retained_from, probed_end): (String, Offset, Offset),
     verdict: Option<Verdict>,
     republished: Option<Republished>,
 ) -> anyhow::Result<()> {
-    let report =
-        Report { source, replay, probed_end, verdict: verdict.as_ref(), republished: republished.as_ref() };
+    let report = Report {
+        source,
+        replay,
+        retained_from,
+        probed_end,
+        verdict: verdict.as_ref(),
+        republished: republished.as_ref(),
+    };
     report.print(args.json);
     match verdict {
         Some(verdict) if !verdict.matched => anyhow::bail!(
@@ -173,7 +183,8 @@ fn replay_end(
 /// Connects (declaring the stream) within `timeout`: an unreachable broker is an error in
 /// seconds, not a hang.
 pub async fn open_log(url: &str, stream: &str, timeout: Duration) -> anyhow::Result<Arc<RabbitMqLog>> {
-    let address = StreamAddress { url: url.to_string(), stream: stream.to_string() };
+    let address =
+        StreamAddress { url: url.to_string(), stream: stream.to_string(), retention: Default::default() };
     let shown = redact(url);
     tokio::time::timeout(timeout, RabbitMqLog::connect(address))
         .await
@@ -187,6 +198,36 @@ pub async fn probe_end(log: &dyn EventLog, timeout: Duration) -> anyhow::Result<
         .await
         .map_err(|_| anyhow::anyhow!("probing the end of {} timed out after {timeout:?}", log.describe()))?
         .with_context(|| format!("probing the end of {}", log.describe()))
+}
+
+/// Where the retained log starts (above 0 once retention removed its head), within `timeout`.
+pub async fn probe_first(log: &dyn EventLog, timeout: Duration) -> anyhow::Result<Offset> {
+    tokio::time::timeout(timeout, log.first_offset())
+        .await
+        .map_err(|_| anyhow::anyhow!("probing the start of {} timed out after {timeout:?}", log.describe()))?
+        .with_context(|| format!("probing where {} starts", log.describe()))
+}
+
+/// The snapshot to start from, if one was given (a file, or an instance's URL).
+fn open_snapshot(
+    args: &ReplayArgs,
+    patience: Patience,
+) -> anyhow::Result<Option<SnapshotDecoder<Box<dyn std::io::Read + Send>>>> {
+    let reader: Box<dyn std::io::Read + Send> = match (&args.snapshot, &args.snapshot_url) {
+        (Some(path), _) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("opening the snapshot {}", path.display()))?,
+        )),
+        (None, Some(url)) => {
+            let agent = ureq::AgentBuilder::new()
+                .timeout_connect(patience.connect)
+                .timeout_read(patience.answer)
+                .build();
+            let response = agent.get(url).call().with_context(|| format!("fetching the snapshot {url}"))?;
+            Box::new(response.into_reader())
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(SnapshotDecoder::new(reader).context("reading the snapshot's header")?))
 }
 
 /// The URL without its password, for output and errors.

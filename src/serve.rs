@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use actix_web::{web, HttpServer};
 use anyhow::Context as _;
+use bardo_actors::actors::log_reader::SEGMENT_START_OFFSETS;
 use bardo_actors::actors::SnapshotPolicy;
-use bardo_actors::log::{EmbeddedLog, EventLog, RabbitMqLog, StreamAddress};
+use bardo_actors::log::{EmbeddedLog, EventLog, Offset, RabbitMqLog, StreamAddress, StreamRetention};
 use bardo_actors::snapshot::SnapshotFeed;
 use bardo_actors::{Node, NodeConfig, Role};
 
@@ -46,7 +47,11 @@ pub async fn open_log(args: &ServeArgs) -> anyhow::Result<Arc<dyn EventLog>> {
     let Some(url) = &args.amqp_url else {
         return Ok(Arc::new(EmbeddedLog::default()));
     };
-    let address = StreamAddress { url: url.clone(), stream: args.stream.clone() };
+    let retention = StreamRetention {
+        max_bytes: (args.stream_max_bytes > 0).then_some(args.stream_max_bytes),
+        segment_bytes: (args.stream_segment_bytes > 0).then_some(args.stream_segment_bytes),
+    };
+    let address = StreamAddress { url: url.clone(), stream: args.stream.clone(), retention };
     let log = RabbitMqLog::connect(address)
         .await
         .with_context(|| format!("connecting to the event log stream {:?}", args.stream))?;
@@ -73,25 +78,44 @@ pub async fn fetch_snapshot(url: &str) -> anyhow::Result<SnapshotFeed> {
 /// How long an idle HTTP connection stays open (see `run`).
 const UPSTREAM_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(75);
 
-/// The snapshot to start from, if the replica has one. The log is the source of truth: a
-/// replica with no snapshot yet (404 on a fresh stream), one that is down, or a snapshot that
-/// does not decode only means this node applies the log from its first record.
-async fn bootstrap_snapshot(url: &str) -> Option<SnapshotFeed> {
-    match fetch_snapshot(url).await {
-        Ok(snapshot) => Some(snapshot),
-        Err(error) if is_not_found(&error) => {
-            tracing::info!(url, "the replica has no snapshot yet; applying the log from its first record");
-            None
-        }
-        Err(error) => {
-            tracing::warn!(
+/// The snapshot to start from: the first source that answers with one covering the retained
+/// log. The log is the source of truth: without a snapshot (a fresh stream's replica answers
+/// 404, a source is down, a snapshot does not decode) this node applies the log from its first
+/// record, which is only complete while retention has removed nothing.
+pub async fn bootstrap_snapshot(urls: &[String], log: &dyn EventLog) -> anyhow::Result<Option<SnapshotFeed>> {
+    let first_retained = log.first_offset().await.context("asking the log where it starts")?;
+    for url in urls {
+        match fetch_snapshot(url).await {
+            Ok(feed) if covers(feed.header.next_offset, first_retained) => return Ok(Some(feed)),
+            Ok(feed) => tracing::warn!(
                 url,
-                error = format!("{error:#}"),
-                "no snapshot; applying the log from its first record"
-            );
-            None
+                snapshot_offset = feed.header.next_offset,
+                first_retained,
+                "this snapshot is older than the retained log; trying the next source"
+            ),
+            Err(error) if is_not_found(&error) => tracing::info!(url, "no snapshot yet at this source"),
+            Err(error) => tracing::warn!(url, error = format!("{error:#}"), "snapshot source unusable"),
         }
     }
+    from_the_first_record(first_retained)
+}
+
+/// Whether a log read from `next` misses nothing when it now starts at `first_retained` (a
+/// segment's first offset carries no record, so one past `next` is still whole).
+pub fn covers(next: Offset, first_retained: Offset) -> bool {
+    first_retained <= next + SEGMENT_START_OFFSETS
+}
+
+fn from_the_first_record(first_retained: Offset) -> anyhow::Result<Option<SnapshotFeed>> {
+    anyhow::ensure!(
+        first_retained == 0,
+        "the log now starts at offset {first_retained} (retention removed the records before it) and \
+         no snapshot source answered with a snapshot at or after that offset: refusing to start \
+         with an incomplete state (set BARDO_SNAPSHOT_URL to a live replica's or API's \
+         /internal/snapshot)"
+    );
+    tracing::info!("no snapshot; applying the log from its first record");
+    Ok(None)
 }
 
 fn is_not_found(error: &anyhow::Error) -> bool {
@@ -101,10 +125,7 @@ fn is_not_found(error: &anyhow::Error) -> bool {
 /// Starts a node in `role` and serves HTTP once it caught up with the log.
 pub async fn run(args: ServeArgs, role: Role) -> anyhow::Result<()> {
     let log = open_log(&args).await?;
-    let bootstrap = match &args.snapshot_url {
-        Some(url) => bootstrap_snapshot(url).await,
-        None => None,
-    };
+    let bootstrap = bootstrap_snapshot(&args.snapshot_url, &*log).await?;
     let node = Node::start(Arc::clone(&log), node_config(&args, role), bootstrap)
         .await
         .context("starting the node")?;

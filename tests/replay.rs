@@ -238,10 +238,14 @@ async fn an_unreachable_broker_is_a_quick_clear_error() {
 }
 
 #[tokio::test]
-async fn snapshot_is_not_yet_supported() {
-    let args = replay_args(&["--amqp-url", "amqp://unused", "--snapshot", "/tmp/x"]);
-    let error = replay::run(args).await.expect_err("not yet");
-    assert!(format!("{error}").contains("not yet"), "{error}");
+async fn a_missing_snapshot_file_is_a_clear_error() {
+    let (log, stream) = fresh_log().await;
+    let url = amqp_url();
+    let args =
+        replay_args(&["--amqp-url", &url, "--stream", &stream, "--snapshot", "/nonexistent/bards.snapshot"]);
+    let error = replay::run(args).await.expect_err("no such file");
+    assert!(format!("{error:#}").contains("opening the snapshot /nonexistent/bards.snapshot"), "{error:#}");
+    log.delete_stream().await.unwrap();
 }
 
 /// A fake instance answering every request with the current `/status` body.

@@ -33,6 +33,19 @@ impl BardLocation {
     }
 }
 
+/// Bytes a view holds, by part (the memory breakdown in `/status` and the benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ViewMemory {
+    pub bards: usize,
+    /// Encoded records, and the arenas' reserved (allocated) bytes.
+    pub records: usize,
+    pub records_reserved: usize,
+    pub id_tables: usize,
+    pub apelido_tables: usize,
+    /// The global apply order.
+    pub order: usize,
+}
+
 /// A shard's state, shared between its actor (the only writer) and readers.
 pub type SharedState = Arc<RwLock<State>>;
 
@@ -74,13 +87,18 @@ impl ReadView {
     pub fn from_bards(shards: usize, bards: &[Arc<Bard>]) -> ReadView {
         let view = ReadView::new(shards);
         for bard in bards {
-            let shard = shard_for(&bard.apelido, view.shards.len());
-            let event = Event::BardCreated(BardCreated { bard: Arc::clone(bard) });
-            if let Some(position) = view.shards[shard].write().apply_at(&event).position {
-                view.publish(&[BardLocation { shard: shard as u32, position }]);
-            }
+            view.apply_directly(bard);
         }
         view
+    }
+
+    /// Applies one create to its shard and publishes it, without actors (tests, benchmarks);
+    /// returns its sequence, or `None` when it was refused.
+    pub fn apply_directly(&self, bard: &Arc<Bard>) -> Option<u64> {
+        let shard = shard_for(&bard.apelido, self.shards.len());
+        let event = Event::BardCreated(BardCreated { bard: Arc::clone(bard) });
+        let position = self.shards[shard].write().apply_at(&event).position?;
+        Some(self.publish(&[BardLocation { shard: shard as u32, position }]))
     }
 
     /// The state of shard `number`, for its actor.
@@ -139,6 +157,22 @@ impl ReadView {
             });
         }
         found
+    }
+
+    /// Bytes the view holds, by part.
+    pub fn memory(&self) -> ViewMemory {
+        let mut memory = ViewMemory::default();
+        for shard in &self.shards {
+            let state = shard.read().memory();
+            memory.records += state.records;
+            memory.records_reserved += state.records_reserved;
+            memory.id_tables += state.id_table;
+            memory.apelido_tables += state.apelido_table;
+        }
+        let order = self.order.read();
+        memory.order = order.chunks.iter().map(|chunk| chunk.capacity() * 8).sum();
+        memory.bards = order.len;
+        memory
     }
 
     /// Size and digest of every shard, in shard order.

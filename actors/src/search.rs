@@ -152,7 +152,45 @@ impl SearchWriter {
     }
 }
 
+/// Bytes of the searchable index, by part (tantivy's own space accounting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IndexMemory {
+    pub segments: usize,
+    pub documents: u64,
+    pub postings: u64,
+    pub term_dictionary: u64,
+    pub fast_fields: u64,
+    pub document_store: u64,
+    /// The indexing arena, allocated once for the writer's life.
+    pub writer_arena: u64,
+}
+
+impl IndexMemory {
+    pub fn total(&self) -> u64 {
+        self.postings + self.term_dictionary + self.fast_fields + self.document_store + self.writer_arena
+    }
+}
+
 impl SearchReader {
+    /// What the searchable segments take (segments being merged are not counted).
+    pub fn memory(&self) -> Result<IndexMemory, SearchError> {
+        let searcher = self.reader.searcher();
+        let usage = searcher.space_usage()?;
+        let mut memory = IndexMemory {
+            segments: usage.segments().len(),
+            documents: searcher.num_docs(),
+            writer_arena: WRITER_MEMORY_BYTES as u64,
+            ..IndexMemory::default()
+        };
+        for segment in usage.segments() {
+            memory.postings += segment.postings().total().get_bytes();
+            memory.term_dictionary += segment.termdict().total().get_bytes();
+            memory.fast_fields += segment.fast_fields().total().get_bytes();
+            memory.document_store += segment.store().total().get_bytes();
+        }
+        Ok(memory)
+    }
+
     /// Number of searchable documents.
     pub fn indexed(&self) -> u64 {
         self.reader.searcher().num_docs()

@@ -3,8 +3,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use bardo_actors::event::decode_record;
+use bardo_actors::event::{decode_record, Event};
 use bardo_actors::log::{EventLog, LogEntry, Offset};
+use bardo_actors::snapshot::SnapshotDecoder;
 use bardo_actors::state::{Outcome, State};
 use futures::StreamExt;
 
@@ -14,6 +15,8 @@ use super::republish::Republisher;
 /// How long the reader may go without a single record before the replay gives up: the
 /// records below the end offset exist, so a silence this long means the broker is away.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Snapshot bards applied at a time.
+const SNAPSHOT_BATCH: usize = 8192;
 /// Undecodable offsets kept for the report (all are counted and logged).
 const UNDECODABLE_LISTED: usize = 20;
 
@@ -31,6 +34,8 @@ pub struct ReplayStats {
     pub undecodable_offsets: Vec<Offset>,
     /// Offset of the first record read (above 0 when retention removed the log's head).
     pub first_offset: Option<Offset>,
+    /// Bards taken from a snapshot before the log, and the offset it resumed at.
+    pub snapshot: Option<(u64, Offset)>,
     pub last_offset: Option<Offset>,
 }
 
@@ -130,6 +135,43 @@ pub(crate) fn per_second(count: u64, elapsed: Duration) -> f64 {
 }
 
 impl Replay {
+    /// Starts from a snapshot: its bards through the same `apply`, then the log at its offset.
+    /// With a republisher, the bards are written into the target first.
+    pub async fn load_snapshot<R: std::io::Read>(
+        &mut self,
+        mut snapshot: SnapshotDecoder<R>,
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(self.next == 0 && self.stats.records == 0, "a snapshot must come before the log");
+        let header = snapshot.header();
+        loop {
+            let events = snapshot.next_batch(SNAPSHOT_BATCH).context("reading the snapshot")?;
+            if events.is_empty() {
+                break;
+            }
+            for event in &events {
+                self.count(event);
+            }
+            if let Some(republisher) = &mut self.republisher {
+                republisher.write_events(&events).await?;
+            }
+        }
+        self.next = header.next_offset;
+        self.stats.snapshot = Some((header.bards, header.next_offset));
+        Ok(())
+    }
+
+    /// Applies one event and counts its outcome.
+    fn count(&mut self, event: &Event) {
+        let stats = &mut self.stats;
+        stats.events += 1;
+        match self.state.apply(event) {
+            Outcome::Created => stats.created += 1,
+            Outcome::ApelidoTaken => stats.apelido_taken += 1,
+            Outcome::IdTaken => stats.id_taken += 1,
+            Outcome::Barrier => stats.barriers += 1,
+        }
+    }
+
     /// Applies every record from `next_offset()` up to (not including) `end`, then returns.
     /// `log.read_from` never ends by itself, so the end offset is what makes this terminate.
     pub async fn read_until(&mut self, log: &dyn EventLog, end: Offset) -> anyhow::Result<()> {
@@ -212,13 +254,7 @@ impl Replay {
             }
         };
         for event in &record.events {
-            stats.events += 1;
-            match self.state.apply(event) {
-                Outcome::Created => stats.created += 1,
-                Outcome::ApelidoTaken => stats.apelido_taken += 1,
-                Outcome::IdTaken => stats.id_taken += 1,
-                Outcome::Barrier => stats.barriers += 1,
-            }
+            self.count(event);
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct Report<'a> {
     /// The source log, e.g. `RabbitMQ stream "bards.events" at amqp://bardo:***@host`.
     pub source: String,
     pub replay: &'a Replay,
+    /// Where the retained log started (above 0 once retention removed the head).
+    pub retained_from: Offset,
     /// The stream's end when the replay started.
     pub probed_end: Offset,
     pub verdict: Option<&'a Verdict>,
@@ -39,6 +41,9 @@ impl Report<'_> {
             "count": replay.state().len(),
             "last_offset": stats.last_offset,
             "first_offset": stats.first_offset,
+            "retained_from": self.retained_from,
+            "snapshot": stats.snapshot.map(|(bards, next_offset)| json!({"bards": bards, "next_offset": next_offset})),
+            "complete": self.is_complete(),
             "next_offset": replay.next_offset(),
             "end_offset_at_start": self.probed_end,
             "digest": replay.state().digest().to_string(),
@@ -98,14 +103,38 @@ impl Report<'_> {
             format!("elapsed      {:.3} s", replay.elapsed().as_secs_f64()),
             format!("events/s     {:.0}", replay.events_per_second()),
         ]);
-        if let Some(first) = stats.first_offset.filter(|&first| first > 0) {
-            lines.push(format!(
-                "warning      the log starts at offset {first}: earlier records were removed \
-                 (retention), so this state is partial"
-            ));
-        }
+        lines.extend(self.coverage_lines());
         lines.extend(self.republished.map(republished_line));
         lines.extend(self.verdict.map(verdict_line));
+        lines
+    }
+
+    /// Whether the state covers the whole log: nothing was cut, or a snapshot covers the cut.
+    pub fn is_complete(&self) -> bool {
+        let snapshot = self.replay.stats().snapshot;
+        self.retained_from == 0
+            || snapshot.is_some_and(|(_, next)| crate::serve::covers(next, self.retained_from))
+    }
+
+    fn coverage_lines(&self) -> Vec<String> {
+        let mut lines = vec![];
+        if let Some((bards, next)) = self.replay.stats().snapshot {
+            lines.push(format!("snapshot     {bards} bards, resuming the log at offset {next}"));
+        }
+        if self.retained_from > 0 {
+            lines.push(format!(
+                "log          retained from offset {} (retention removed offsets 0..{})",
+                self.retained_from, self.retained_from
+            ));
+        }
+        if !self.is_complete() {
+            lines.push(format!(
+                "warning      this state is PARTIAL: the bards of offsets 0..{} are not in it; replay \
+                 with --snapshot-url http://<instance>:9999/internal/snapshot (or --snapshot FILE) \
+                 for the whole state",
+                self.retained_from
+            ));
+        }
         lines
     }
 

@@ -6,7 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use bardo_actors::event::{encode_record, Event};
 use bardo_actors::log::{EventLog, LogEntry, Offset};
+use bytes::Bytes;
+
+/// Snapshot bards per republished record (about 100 KiB).
+const EVENTS_PER_RECORD: usize = 1024;
 
 pub struct Republisher {
     target: Arc<dyn EventLog>,
@@ -47,6 +52,23 @@ impl Republisher {
                 format!(
                     "appending source offset {} to {} after {} records confirmed",
                     entry.offset,
+                    self.target.describe(),
+                    self.written
+                )
+            })?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    /// Appends events as new records (a snapshot's bards, `EVENTS_PER_RECORD` a record): the
+    /// target's offsets then no longer match the source's, which the report says.
+    pub async fn write_events(&mut self, events: &[Event]) -> anyhow::Result<()> {
+        for chunk in events.chunks(EVENTS_PER_RECORD) {
+            let record = Bytes::from(encode_record(chunk));
+            self.target.append(record).await.with_context(|| {
+                format!(
+                    "appending snapshot bards to {} after {} records",
                     self.target.describe(),
                     self.written
                 )

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::web;
 use bardo::{AppState, Identity};
-use bardo_actors::log::{RabbitMqLog, StreamAddress};
+use bardo_actors::log::{RabbitMqLog, StreamAddress, StreamRetention};
 use bardo_actors::snapshot::SnapshotFeed;
 use bardo_actors::{Node, NodeConfig, Role};
 
@@ -20,7 +20,12 @@ pub fn fresh_stream(test: &str) -> String {
 }
 
 pub async fn connect(stream: &str) -> Arc<RabbitMqLog> {
-    let address = StreamAddress { url: amqp_url(), stream: stream.into() };
+    connect_with(stream, StreamRetention::default()).await
+}
+
+/// Connects, creating the stream with this retention when it does not exist yet.
+pub async fn connect_with(stream: &str, retention: StreamRetention) -> Arc<RabbitMqLog> {
+    let address = StreamAddress { url: amqp_url(), stream: stream.into(), retention };
     RabbitMqLog::connect(address).await.unwrap_or_else(|error| {
         panic!("RabbitMQ must be running for these tests (bash ops/rabbitmq.sh ensure): {error}")
     })
@@ -34,12 +39,9 @@ pub async fn start_instance(
     snapshot: Option<SnapshotFeed>,
 ) -> web::Data<AppState> {
     let mut config = NodeConfig { role, shards: 4, ..NodeConfig::default() };
-    if role == Role::Replica {
-        config.snapshots = Some(bardo_actors::actors::SnapshotPolicy {
-            every_events: 100,
-            every: Duration::from_millis(500),
-        });
-    }
+    // As `serve` does: every role marks snapshots.
+    config.snapshots =
+        Some(bardo_actors::actors::SnapshotPolicy { every_events: 100, every: Duration::from_millis(500) });
     let node = Node::start(connect(stream).await, config, snapshot).await.expect("node starts");
     node.caught_up(Duration::from_secs(30)).await.expect("node catches up");
     let identity = Identity::new(role.name(), Some(name.into()), Some("test".into()));

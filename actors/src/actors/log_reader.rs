@@ -18,6 +18,26 @@ use crate::state::{shard_for, Applied, Outcome};
 use crate::supervision::{guarded, Supervisable, Supervision};
 use crate::waiters::OutcomeWaiters;
 
+/// Offsets a stream spends at each segment start that carry no record (its tracking chunk).
+pub const SEGMENT_START_OFFSETS: Offset = 1;
+
+/// The exit code of a node that found a hole in the log (EX_TEMPFAIL): restarted, it takes a
+/// fresh snapshot that covers the hole.
+pub const LOG_GAP_EXIT_CODE: i32 = 75;
+
+/// Records this node needed are no longer in the log (retention removed them while it was
+/// away, or it started without a snapshot after the head was removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the log skips from offset {expected} to {found}: records {expected}..{found} were removed by \
+     retention before this node applied them; start it from a snapshot taken at or after offset \
+     {found} (BARDO_SNAPSHOT_URL)"
+)]
+pub struct LogGap {
+    pub expected: Offset,
+    pub found: Offset,
+}
+
 /// How far this process has applied the log; read by `/status` and the catch-up wait.
 #[derive(Debug, Default)]
 pub struct LogProgress {
@@ -60,22 +80,8 @@ impl LogReader {
         LogReader { log, targets, progress, supervision }
     }
 
-    /// Decodes the entries not applied yet (a re-delivery after reconnect is skipped by offset).
-    fn decode(&self, entries: Vec<LogEntry>) -> (Vec<Event>, Option<Offset>) {
-        let next = self.progress.next_offset();
-        let mut events = vec![];
-        let mut last = None;
-        for entry in entries.into_iter().filter(|entry| entry.offset >= next) {
-            match decode_record(&entry.payload) {
-                Ok(record) => events.extend(record.events),
-                Err(error) => {
-                    self.progress.undecodable_records.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(offset = entry.offset, %error, "skipping undecodable record");
-                }
-            }
-            last = Some(entry.offset);
-        }
-        (events, last)
+    fn decode(&self, entries: Vec<LogEntry>) -> Result<(Vec<Event>, Option<Offset>), LogGap> {
+        decode_entries(self.progress.next_offset(), entries, &self.progress.undecodable_records)
     }
 
     fn applied(&self, last: Offset, applied: AppliedBatch) {
@@ -109,8 +115,13 @@ impl StreamHandler<Result<Vec<LogEntry>, LogError>> for LogReader {
             Ok(entries) => entries,
             Err(error) => return tracing::warn!(%error, "log read interrupted"),
         };
-        let Some((events, Some(last))) = guarded(self, ctx, |reader, _| reader.decode(entries)) else {
-            return;
+        let (events, last) = match guarded(self, ctx, |reader, _| reader.decode(entries)) {
+            Some(Ok((events, Some(last)))) => (events, last),
+            Some(Ok((_, None))) | None => return,
+            Some(Err(gap)) => {
+                tracing::error!(%gap, "this node cannot hold a complete state; stopping");
+                return System::current().stop_with_code(LOG_GAP_EXIT_CODE);
+            }
         };
         let apply = apply_batch(self.targets.clone(), events);
         // `wait` holds back the next batch until this one is applied: log order is kept.
@@ -126,6 +137,33 @@ impl StreamHandler<Result<Vec<LogEntry>, LogError>> for LogReader {
     fn finished(&mut self, ctx: &mut Self::Context) {
         self.supervision.fail(ctx, "the event log stream ended");
     }
+}
+
+/// Decodes the entries from `next` on (a re-delivery after reconnect is skipped by offset).
+/// Offsets follow each other, but for one at each segment start (the broker's own chunk,
+/// measured: `tests/retention.rs`): a larger hole means records this node never saw are gone.
+fn decode_entries(
+    next: Offset,
+    entries: Vec<LogEntry>,
+    undecodable: &AtomicU64,
+) -> Result<(Vec<Event>, Option<Offset>), LogGap> {
+    let mut events = vec![];
+    let mut last = None;
+    for entry in entries.into_iter().filter(|entry| entry.offset >= next) {
+        let expected = last.map_or(next, |last| last + 1);
+        if entry.offset > expected + SEGMENT_START_OFFSETS {
+            return Err(LogGap { expected, found: entry.offset });
+        }
+        match decode_record(&entry.payload) {
+            Ok(record) => events.extend(record.events),
+            Err(error) => {
+                undecodable.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(offset = entry.offset, %error, "skipping undecodable record");
+            }
+        }
+        last = Some(entry.offset);
+    }
+    Ok((events, last))
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -219,4 +257,27 @@ async fn publish_outcomes(
         }
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{encode_record, LogBarrier};
+
+    fn entries(offsets: &[Offset]) -> Vec<LogEntry> {
+        let record = encode_record(&[Event::LogBarrier(LogBarrier { barrier: uuid::Uuid::nil() })]);
+        offsets.iter().map(|&offset| LogEntry { offset, payload: record.clone().into() }).collect()
+    }
+
+    #[test]
+    fn a_segment_start_is_no_hole_but_a_larger_skip_is() {
+        let undecodable = AtomicU64::new(0);
+        let (events, last) = decode_entries(5, entries(&[3, 4, 5, 6, 8, 9]), &undecodable).unwrap();
+        assert_eq!((events.len(), last), (4, Some(9)), "re-deliveries skipped, one offset skipped at 7");
+        let gap = decode_entries(5, entries(&[5, 6, 9]), &undecodable).unwrap_err();
+        assert_eq!(gap, LogGap { expected: 7, found: 9 });
+        let gap = decode_entries(0, entries(&[2, 3]), &undecodable).unwrap_err();
+        assert_eq!(gap, LogGap { expected: 0, found: 2 }, "a node from offset 0 on a cut log");
+        assert_eq!(undecodable.load(Ordering::Relaxed), 0);
+    }
 }

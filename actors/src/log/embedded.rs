@@ -75,6 +75,11 @@ impl EventLog for EmbeddedLog {
         Box::pin(async move { Ok(end) })
     }
 
+    /// The embedded log keeps every record.
+    fn first_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>> {
+        Box::pin(async move { Ok(0) })
+    }
+
     fn describe(&self) -> String {
         "embedded in-process log (standalone)".into()
     }

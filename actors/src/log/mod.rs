@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 pub use embedded::EmbeddedLog;
-pub use rabbitmq::{RabbitMqLog, StreamAddress};
+pub use rabbitmq::{RabbitMqLog, StreamAddress, StreamRetention};
 
 /// Position of a record in the log, from 0.
 pub type Offset = u64;
@@ -54,6 +54,10 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// The offset the next appended record will get (the number of records, for a log from 0).
     fn end_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>>;
+
+    /// The offset of the first record still held: above 0 once retention removed the head
+    /// (the end offset when nothing is held).
+    fn first_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>>;
 
     /// A short human description for `/status` and logs.
     fn describe(&self) -> String;

@@ -32,11 +32,37 @@ const APPEND_RETRY_AFTER: Duration = Duration::from_millis(250);
 const READ_BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const READ_BACKOFF_CAP: Duration = Duration::from_secs(2);
 
-/// Where the log lives: broker URL and stream name.
+/// Where the log lives: broker URL and stream name, and the retention its creator sets.
 #[derive(Debug, Clone)]
 pub struct StreamAddress {
     pub url: String,
     pub stream: String,
+    pub retention: StreamRetention,
+}
+
+/// How much of the log the broker keeps (`x-max-length-bytes`): it removes whole segments
+/// (`x-stream-max-segment-size-bytes`) from the head once the stream is larger. The head is
+/// covered by snapshots (a node bootstraps from a snapshot plus the retained tail), so the
+/// broker's memory stays flat however many bards there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamRetention {
+    /// `None`: keep everything.
+    pub max_bytes: Option<u64>,
+    pub segment_bytes: Option<u64>,
+}
+
+impl StreamRetention {
+    fn arguments(&self) -> FieldTable {
+        let mut arguments = FieldTable::default();
+        arguments.insert("x-queue-type".into(), AMQPValue::LongString("stream".into()));
+        if let Some(bytes) = self.max_bytes {
+            arguments.insert("x-max-length-bytes".into(), AMQPValue::LongLongInt(bytes as i64));
+        }
+        if let Some(bytes) = self.segment_bytes {
+            arguments.insert("x-stream-max-segment-size-bytes".into(), AMQPValue::LongLongInt(bytes as i64));
+        }
+        arguments
+    }
 }
 
 pub struct RabbitMqLog {
@@ -54,17 +80,24 @@ fn unavailable(what: &str, error: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(format!("{what}: {error}"))
 }
 
-/// Connects and declares the stream (idempotent: same arguments every time).
+/// Connects and makes sure the stream exists. An existing stream is only checked (a passive
+/// declare): whoever created it set its retention, and a tool or an older instance with other
+/// settings must not be refused for asking differently. A missing one is created with ours.
 async fn open_channel(address: &StreamAddress, name: &str) -> Result<(Connection, Channel), LogError> {
     let properties = ConnectionProperties::default().with_connection_name(name.into());
     let connection =
         Connection::connect(&address.url, properties).await.map_err(|e| unavailable("connect", e))?;
     let channel = connection.create_channel().await.map_err(|e| unavailable("channel", e))?;
-    let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), AMQPValue::LongString("stream".into()));
+    let stream = address.stream.as_str();
+    let passive = QueueDeclareOptions { passive: true, durable: true, ..QueueDeclareOptions::default() };
+    if channel.queue_declare(stream.into(), passive, FieldTable::default()).await.is_ok() {
+        return Ok((connection, channel));
+    }
+    // The failed passive declare closed that channel (404): declare on a fresh one.
+    let channel = connection.create_channel().await.map_err(|e| unavailable("channel", e))?;
     let options = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
     channel
-        .queue_declare(address.stream.as_str().into(), options, arguments)
+        .queue_declare(stream.into(), options, address.retention.arguments())
         .await
         .map_err(|e| unavailable("declare stream", e))?;
     Ok((connection, channel))
@@ -159,6 +192,10 @@ impl EventLog for RabbitMqLog {
 
     fn end_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>> {
         follow::probe_end_offset(&self.address).boxed()
+    }
+
+    fn first_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>> {
+        follow::probe_first_offset(&self.address).boxed()
     }
 
     fn describe(&self) -> String {

@@ -44,6 +44,10 @@ impl EventLog for FaultyLog {
         self.log.end_offset()
     }
 
+    fn first_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>> {
+        self.log.first_offset()
+    }
+
     fn describe(&self) -> String {
         "embedded log with injected append faults".into()
     }

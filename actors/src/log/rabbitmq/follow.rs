@@ -79,6 +79,22 @@ pub(super) async fn probe_end_offset(address: &StreamAddress) -> Result<Offset, 
     Ok(end)
 }
 
+/// The offset of the first record the broker still holds (retention removes the head): attach
+/// at `first` and read one delivery. An empty stream answers its end.
+pub(super) async fn probe_first_offset(address: &StreamAddress) -> Result<Offset, LogError> {
+    let (connection, channel) = open_channel(address, "bardo-first-probe").await?;
+    let mut consumer = subscribe(&channel, &address.stream, AMQPValue::LongString("first".into())).await?;
+    let first = match tokio::time::timeout(END_PROBE_IDLE, consumer.next()).await {
+        Ok(Some(delivery)) => Some(entry_of(delivery.map_err(|e| unavailable("delivery", e))?)?.1.offset),
+        _ => None,
+    };
+    let _ = connection.close(200, "probe done".into()).await;
+    match first {
+        Some(first) => Ok(first),
+        None => probe_end_offset(address).await,
+    }
+}
+
 /// Attaches a consumer at an explicit offset; streams require QoS and manual acks.
 async fn subscribe(channel: &Channel, stream: &str, from: AMQPValue) -> Result<Consumer, LogError> {
     let qos = BasicQosOptions { global: false };
