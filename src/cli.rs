@@ -76,6 +76,12 @@ pub struct ServeArgs {
     /// Size of the stream's segments, the unit retention removes (`x-stream-max-segment-size-bytes`).
     #[arg(long = "stream-segment-bytes", env = "BARDO_STREAM_SEGMENT_BYTES", default_value_t = 8 << 20)]
     pub stream_segment_bytes: u64,
+    /// Refuse creates (503) once any live node holds this percentage of its memory limit.
+    #[arg(long = "memory-refuse-percent", env = "BARDO_MEMORY_REFUSE_PERCENT", default_value_t = 90)]
+    pub memory_refuse_percent: u32,
+    /// This node's memory limit in bytes, instead of its cgroup's (default: the cgroup's).
+    #[arg(long = "memory-limit-bytes", env = "BARDO_MEMORY_LIMIT_BYTES")]
+    pub memory_limit_bytes: Option<u64>,
     /// Replica: snapshot after this many applied events...
     #[arg(long = "snapshot-every-events", env = "BARDO_SNAPSHOT_EVERY_EVENTS", default_value_t = 50_000)]
     pub snapshot_every_events: u64,

@@ -56,9 +56,9 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Node(NodeError::ApelidoTaken(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Node(NodeError::ReadOnly) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Node(NodeError::LogUnavailable(_) | NodeError::ApplyTimeout(_)) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Node(
+                NodeError::LogUnavailable(_) | NodeError::ApplyTimeout(_) | NodeError::MemoryFull(_),
+            ) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,7 +67,9 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "1"));
+            // Memory does not come back in a second: ask full clients to wait longer.
+            let after = if matches!(self, ApiError::Node(NodeError::MemoryFull(_))) { "30" } else { "1" };
+            response.insert_header((header::RETRY_AFTER, after));
         }
         if status == StatusCode::METHOD_NOT_ALLOWED {
             response.insert_header((header::ALLOW, "GET"));

@@ -7,10 +7,12 @@ use std::time::Duration;
 use actix_web::{web, HttpServer};
 use anyhow::Context as _;
 use bardo_actors::actors::log_reader::SEGMENT_START_OFFSETS;
+use bardo_actors::actors::BeaconIdentity;
 use bardo_actors::actors::SnapshotPolicy;
+use bardo_actors::log::BeaconAddress;
 use bardo_actors::log::{EmbeddedLog, EventLog, Offset, RabbitMqLog, StreamAddress, StreamRetention};
 use bardo_actors::snapshot::SnapshotFeed;
-use bardo_actors::{Node, NodeConfig, Role};
+use bardo_actors::{HealthConfig, Node, NodeConfig, Role};
 
 use crate::app::{create_app, AppState, Identity};
 use crate::cli::ServeArgs;
@@ -40,6 +42,25 @@ pub fn node_config(args: &ServeArgs, role: Role) -> NodeConfig {
     config.machine.region = args.region.clone();
     config.machine.zone = args.zone.clone();
     config
+}
+
+/// Beacons beside the stream (none on the embedded log), and when the memory guard refuses.
+pub fn health_config(args: &ServeArgs, identity: &Identity) -> HealthConfig {
+    let beacons = args.amqp_url.as_ref().map(|url| BeaconAddress {
+        url: url.clone(),
+        exchange: format!("{}.health", args.stream),
+        instance: identity.instance.clone(),
+    });
+    HealthConfig {
+        identity: BeaconIdentity {
+            instance: identity.instance.clone(),
+            role: identity.role.into(),
+            site: identity.site.clone(),
+        },
+        beacons,
+        refuse_fraction: f64::from(args.memory_refuse_percent.clamp(1, 100)) / 100.0,
+        memory_limit: args.memory_limit_bytes,
+    }
 }
 
 /// Picks the event log: the embedded one unless a broker URL is configured.
@@ -126,12 +147,12 @@ fn is_not_found(error: &anyhow::Error) -> bool {
 pub async fn run(args: ServeArgs, role: Role) -> anyhow::Result<()> {
     let log = open_log(&args).await?;
     let bootstrap = bootstrap_snapshot(&args.snapshot_url, &*log).await?;
-    let node = Node::start(Arc::clone(&log), node_config(&args, role), bootstrap)
-        .await
-        .context("starting the node")?;
+    let identity = Identity::new(role.name(), args.instance.clone(), args.site.clone());
+    let mut config = node_config(&args, role);
+    config.health = health_config(&args, &identity);
+    let node = Node::start(Arc::clone(&log), config, bootstrap).await.context("starting the node")?;
     // A node answers nothing until it applied everything logged before it started.
     node.caught_up(CATCH_UP_TIMEOUT).await.context("catching up with the event log")?;
-    let identity = Identity::new(role.name(), args.instance.clone(), args.site.clone());
     tracing::info!(listen = %args.listen, instance = %identity.instance, role = role.name(),
         log = %log.describe(), bards = node.view.len(), "bardo serving");
     let state = web::Data::new(AppState::new(node, identity));

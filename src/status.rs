@@ -40,6 +40,14 @@ pub async fn report(state: &AppState) -> Result<Value, MailboxError> {
             "bards": snapshot.mark.bards,
             "age_seconds": snapshot.taken_at.elapsed().as_secs_f64(),
         })),
+        "memory": memory(node),
+        "memory_guard": {
+            "refusing_creates": node.memory_guard.refusal().is_some(),
+            "reason": node.memory_guard.refusal(),
+            "refuse_at_percent": node.memory_guard.refuse_fraction * 100.0,
+        },
+        "replica": replica(node),
+        "peers": node.peers.reports(),
         "restarts": node.status_board.restarts.snapshot(),
         "machine": node.status_board.machine(),
     }))
@@ -59,4 +67,36 @@ fn counts(state: &AppState, digest_count: u64) -> Value {
 
 fn progress_created(progress: &LogProgress) -> u64 {
     progress.bards_created.load(Ordering::Relaxed)
+}
+
+/// Where this node's memory goes: the view's parts, the index's, and the process.
+fn memory(node: &bardo_actors::Node) -> Value {
+    let process = bardo_actors::memory::MemoryProbe::new(None).read();
+    json!({
+        "process": process,
+        "view": node.view.memory(),
+        "index": node.search.memory().ok(),
+        "stack_vocabulary": bardo_actors::store::vocabulary::read().len(),
+    })
+}
+
+/// Site B seen from here: the first replica among the peers (its beacons), with its lag
+/// behind this node in log records.
+fn replica(node: &bardo_actors::Node) -> Value {
+    let own_next = node.progress.next_offset();
+    let peers = node.peers.reports();
+    let Some(replica) = peers.iter().find(|peer| peer.beacon.role == "replica") else {
+        return json!({"seen": false, "alive": false});
+    };
+    json!({
+        "seen": true,
+        "instance": replica.beacon.instance,
+        "site": replica.beacon.site,
+        "alive": replica.alive,
+        "seconds_since_heard": replica.seconds_since_heard,
+        "applied_offset": replica.beacon.next_offset.checked_sub(1),
+        "lag_records": own_next.saturating_sub(replica.beacon.next_offset),
+        "bards": replica.beacon.bards,
+        "memory": replica.beacon.memory,
+    })
 }

@@ -97,3 +97,33 @@ async fn offsets_skip_exactly_one_at_each_segment_start() {
     assert!(skips >= 5, "600 records of ~250 bytes fill several 16 KiB segments: {skips} skips");
     log.delete_stream().await.unwrap();
 }
+
+#[actix_web::test]
+#[ignore]
+async fn probe_first_offsets() {
+    for retention in [
+        StreamRetention::default(),
+        RETENTION,
+        StreamRetention { max_bytes: Some(128 << 20), segment_bytes: Some(8 << 20) },
+    ] {
+        let stream = fresh_stream("first");
+        let log = connect_with(&stream, retention).await;
+        println!(
+            "{retention:?}: empty: first {:?} end {:?}",
+            log.first_offset().await,
+            log.end_offset().await
+        );
+        let mut follower = log.read_from(0);
+        actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+        println!("  after a follower: first {:?} end {:?}", log.first_offset().await, log.end_offset().await);
+        log.append(bytes::Bytes::from_static(b"x")).await.unwrap();
+        println!("  follower got {:?}", follower.next().await.unwrap().unwrap()[0].offset);
+        let first = log.read_from(0).next().await.unwrap().unwrap()[0].offset;
+        println!(
+            "  one record at {first}: first {:?} end {:?}",
+            log.first_offset().await,
+            log.end_offset().await
+        );
+        log.delete_stream().await.unwrap();
+    }
+}

@@ -3,8 +3,10 @@
 
 pub mod actors;
 pub mod event;
+pub mod health;
 pub mod log;
 pub mod machine;
+pub mod memory;
 pub mod model;
 pub mod node;
 pub mod read_view;
@@ -16,4 +18,4 @@ pub mod supervision;
 pub mod validation;
 pub mod waiters;
 
-pub use node::{Node, NodeConfig, NodeError, NodeStartError, Role};
+pub use node::{HealthConfig, Node, NodeConfig, NodeError, NodeStartError, Role};

@@ -10,11 +10,14 @@ use uuid::Uuid;
 
 use crate::actors::log_reader::ApplyTargets;
 use crate::actors::supervisor::StatusBoard;
+use crate::actors::BeaconIdentity;
 use crate::actors::{
     Append, CommitNow, LogProgress, LogReader, Publisher, PublisherStats, RecordPacing, ReportShard,
     SearchIndex, Shard, ShardReport, SnapshotPolicy, SnapshotStore, Snapshotter, Supervisor,
 };
 use crate::event::{BardCreated, Event, LogBarrier};
+use crate::health::{MemoryGuard, PeerBoard};
+use crate::log::BeaconAddress;
 use crate::log::{EventLog, LogError};
 use crate::machine::MachineConfig;
 use crate::model::{Bard, NewBard};
@@ -62,6 +65,31 @@ pub struct NodeConfig {
     pub machine: MachineConfig,
     /// Backoff between restarts of a failed actor.
     pub restart_policy: RestartPolicy,
+    /// Beacons to the other nodes of the log, and the memory guard.
+    pub health: HealthConfig,
+}
+
+/// Who this node tells its peers it is, where the beacons go, and when creates are refused.
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    pub identity: BeaconIdentity,
+    /// `None`: no peers to tell (the embedded log); the guard still watches this process.
+    pub beacons: Option<BeaconAddress>,
+    /// Refuse creates once any live node holds this share of its memory limit.
+    pub refuse_fraction: f64,
+    /// A memory limit to use instead of the cgroup's (`None`: the cgroup's, if any).
+    pub memory_limit: Option<u64>,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            identity: BeaconIdentity::default(),
+            beacons: None,
+            refuse_fraction: 0.9,
+            memory_limit: None,
+        }
+    }
 }
 
 impl Default for NodeConfig {
@@ -78,6 +106,7 @@ impl Default for NodeConfig {
             record_interval: Duration::ZERO,
             machine: MachineConfig::from_process(),
             restart_policy: RestartPolicy::default(),
+            health: HealthConfig::default(),
         }
     }
 }
@@ -93,6 +122,9 @@ pub enum NodeError {
     ApplyTimeout(Duration),
     #[error("this node is a read-only replica")]
     ReadOnly,
+    /// The memory guard refuses creates (the reason names the node and its figures).
+    #[error("{0}")]
+    MemoryFull(String),
 }
 
 /// Handles to everything a request needs; cheap to clone.
@@ -112,6 +144,8 @@ pub struct Node {
     pub publisher_stats: Arc<PublisherStats>,
     pub status_board: Arc<StatusBoard>,
     pub snapshots: Arc<SnapshotStore>,
+    pub peers: Arc<PeerBoard>,
+    pub memory_guard: Arc<MemoryGuard>,
     _arbiters: Arc<Vec<Arbiter>>,
 }
 

@@ -73,6 +73,7 @@ pub async fn register_node_metrics(
         .enumerate()
         .map(|(shard, bards)| (vec![("shard", shard.to_string())], *bards as f64));
     scrape.gauges("bardo_shard_bards", "Bards held by each shard", shards);
+    health_metrics(&mut scrape, state);
     let restarts = state.node.status_board.restarts.snapshot();
     let restarts =
         restarts.into_iter().map(|(actor, record)| (vec![("actor", actor.to_owned())], record.restarts));
@@ -143,4 +144,61 @@ fn log_metrics(scrape: &mut Scrape, state: &AppState, end_offset: Option<u64>) {
         "Creates waiting for their event to be applied",
         node.waiters.len() as f64,
     );
+}
+
+/// The peers' beacons (site B's replica among them), the memory guard, and where this node's
+/// memory goes.
+fn health_metrics(scrape: &mut Scrape, state: &AppState) {
+    let node = &state.node;
+    let own_next = node.progress.next_offset();
+    let peers = node.peers.reports();
+    let labels = |peer: &bardo_actors::health::PeerReport| -> Labels {
+        let beacon = &peer.beacon;
+        vec![
+            ("instance", beacon.instance.clone()),
+            ("role", beacon.role.clone()),
+            ("site", beacon.site.clone()),
+        ]
+    };
+    let up = peers.iter().map(|p| (labels(p), f64::from(u8::from(p.alive))));
+    scrape.gauges("bardo_peer_up", "1 while a peer's beacons arrive (site B's replica among them)", up);
+    let next = peers.iter().map(|p| (labels(p), p.beacon.next_offset as f64));
+    scrape.gauges("bardo_peer_next_offset", "The next log offset a peer will apply", next);
+    let lag = peers.iter().map(|p| (labels(p), own_next.saturating_sub(p.beacon.next_offset) as f64));
+    scrape.gauges("bardo_peer_lag_records", "Log records this node applied and a peer not yet", lag);
+    let share = peers.iter().map(|p| (labels(p), p.beacon.memory.fraction_of_limit()));
+    scrape.gauges("bardo_peer_memory_fraction", "A peer's RSS as a share of its memory limit", share);
+    let refusing = f64::from(u8::from(node.memory_guard.refusal().is_some()));
+    scrape.gauge(
+        "bardo_memory_refusing_creates",
+        "1 while creates are refused for memory (see /status)",
+        refusing,
+    );
+    memory_metrics(scrape, node);
+}
+
+fn memory_metrics(scrape: &mut Scrape, node: &bardo_actors::Node) {
+    let process = bardo_actors::memory::MemoryProbe::new(None).read();
+    scrape.gauge("bardo_memory_rss_bytes", "Resident memory of this process", process.rss as f64);
+    if let Some(limit) = process.limit {
+        scrape.gauge("bardo_memory_limit_bytes", "Memory limit of this process's cgroup", limit as f64);
+    }
+    let view = node.view.memory();
+    let mut parts = vec![
+        ("records", view.records_reserved as u64),
+        ("id_tables", view.id_tables as u64),
+        ("apelido_tables", view.apelido_tables as u64),
+        ("order", view.order as u64),
+    ];
+    if let Ok(index) = node.search.memory() {
+        parts.extend([
+            ("index_postings", index.postings),
+            ("index_term_dictionary", index.term_dictionary),
+            ("index_fast_fields", index.fast_fields),
+            ("index_document_store", index.document_store),
+            ("index_writer_arena", index.writer_arena),
+        ]);
+    }
+    let parts = parts.into_iter().map(|(part, bytes)| (vec![("part", part.to_owned())], bytes as f64));
+    scrape.gauges("bardo_memory_part_bytes", "Bytes held by each part of the state and the index", parts);
 }

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 pub use embedded::EmbeddedLog;
-pub use rabbitmq::{RabbitMqLog, StreamAddress, StreamRetention};
+pub use rabbitmq::{relay_beacons, BeaconAddress, RabbitMqLog, StreamAddress, StreamRetention};
 
 /// Position of a record in the log, from 0.
 pub type Offset = u64;

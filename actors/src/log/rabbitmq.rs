@@ -209,8 +209,13 @@ fn tokio_stream_from(
     futures::stream::poll_fn(move |context| receiver.poll_recv(context)).boxed()
 }
 
+mod beacons;
 mod follow;
+pub use beacons::{relay_beacons, BeaconAddress};
 use follow::follow_stream;
 
+/// How long the first-offset probe waits for a delivery, and how often it tries.
+const FIRST_PROBE_WAIT: Duration = Duration::from_millis(500);
+const FIRST_PROBE_ATTEMPTS: usize = 3;
 /// How long the end probe waits for the last chunk before calling the stream empty.
 const END_PROBE_IDLE: Duration = Duration::from_millis(300);

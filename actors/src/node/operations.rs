@@ -16,6 +16,9 @@ impl Node {
         if self.config.role == Role::Replica {
             return Err(NodeError::ReadOnly);
         }
+        if let Some(reason) = self.memory_guard.refusal() {
+            return Err(NodeError::MemoryFull(reason));
+        }
         let bard = Arc::new(new.into_bard(Uuid::new_v4()));
         let event = Event::BardCreated(BardCreated { bard: Arc::clone(&bard) });
         match self.append_and_apply(bard.id, event, self.config.apply_timeout).await? {

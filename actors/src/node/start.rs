@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::actors::log_reader::apply_batch;
+use crate::actors::{HealthBeacon, HealthSources};
 use crate::snapshot::{SnapshotError, SnapshotFeed};
 use crate::supervision::{RestartBoard, Supervision};
 
@@ -44,6 +45,8 @@ impl Node {
             let sources = (&view, &progress, &snapshots);
             start_snapshotter(policy, sources, supervise("snapshotter"), &mut arbiters);
         }
+        let (peers, memory_guard) =
+            start_health_beacon(&config.health, &view, &progress, supervise("health_beacon"));
         Ok(Node {
             config,
             log,
@@ -59,6 +62,8 @@ impl Node {
             publisher_stats,
             status_board,
             snapshots,
+            peers,
+            memory_guard,
             _arbiters: Arc::new(arbiters),
         })
     }
@@ -170,4 +175,29 @@ fn start_snapshotter(
     let snapshotter = Snapshotter::new(view, progress, store, policy, supervision);
     actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| snapshotter);
     arbiters.push(arbiter);
+}
+
+/// The beacon on the system arbiter (a tick reads two small files), and the relay that carries
+/// beacons to and from the broker beside it.
+fn start_health_beacon(
+    config: &HealthConfig,
+    view: &Arc<ReadView>,
+    progress: &Arc<LogProgress>,
+    supervision: Supervision,
+) -> (Arc<PeerBoard>, Arc<MemoryGuard>) {
+    let sources = HealthSources {
+        progress: Arc::clone(progress),
+        view: Arc::clone(view),
+        board: Arc::default(),
+        guard: Arc::new(MemoryGuard::new(config.refuse_fraction)),
+    };
+    let handles = (Arc::clone(&sources.board), Arc::clone(&sources.guard));
+    let (outbox, receiver) = tokio::sync::watch::channel(None);
+    if let Some(address) = config.beacons.clone() {
+        actix::spawn(crate::log::relay_beacons(address, receiver, Arc::clone(&sources.board)));
+    }
+    let probe = crate::memory::MemoryProbe::new(config.memory_limit);
+    let beacon = HealthBeacon::new(config.identity.clone(), probe, sources, outbox, supervision);
+    actix::Supervisor::start(move |_| beacon);
+    handles
 }

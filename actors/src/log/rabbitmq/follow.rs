@@ -80,19 +80,30 @@ pub(super) async fn probe_end_offset(address: &StreamAddress) -> Result<Offset, 
 }
 
 /// The offset of the first record the broker still holds (retention removes the head): attach
-/// at `first` and read one delivery. An empty stream answers its end.
+/// at `first` and read one delivery. Retention never removes the segment being written, so a
+/// stream with nothing to deliver has never held a record: its first offset is 0.
 pub(super) async fn probe_first_offset(address: &StreamAddress) -> Result<Offset, LogError> {
+    for _ in 0..FIRST_PROBE_ATTEMPTS {
+        if let Some(first) = first_delivery(address).await? {
+            return Ok(first);
+        }
+        // Nothing came: empty, or a record landed just now (read it on the next attempt).
+        if probe_end_offset(address).await? == 0 {
+            return Ok(0);
+        }
+    }
+    Err(LogError::Unavailable("the stream holds records but none came from its first offset".into()))
+}
+
+async fn first_delivery(address: &StreamAddress) -> Result<Option<Offset>, LogError> {
     let (connection, channel) = open_channel(address, "bardo-first-probe").await?;
     let mut consumer = subscribe(&channel, &address.stream, AMQPValue::LongString("first".into())).await?;
-    let first = match tokio::time::timeout(END_PROBE_IDLE, consumer.next()).await {
+    let first = match tokio::time::timeout(FIRST_PROBE_WAIT, consumer.next()).await {
         Ok(Some(delivery)) => Some(entry_of(delivery.map_err(|e| unavailable("delivery", e))?)?.1.offset),
         _ => None,
     };
     let _ = connection.close(200, "probe done".into()).await;
-    match first {
-        Some(first) => Ok(first),
-        None => probe_end_offset(address).await,
-    }
+    Ok(first)
 }
 
 /// Attaches a consumer at an explicit offset; streams require QoS and manual acks.
