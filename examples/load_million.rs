@@ -57,12 +57,13 @@ fn main() {
         report_load(&run, count, in_flight);
         print_memory("loaded, before the explicit commit");
         let committed = node.commit_search_now().await.expect("commit");
+        let counts = node.report().await.expect("report").counts;
         println!(
             "explicit commit made {committed} more bards searchable; index now holds {}",
-            node.search.indexed()
+            counts.searchable
         );
         let (rss, peak) = print_memory("after commit");
-        report_footprint(&node, rss, peak, baseline);
+        report_footprint(counts.bards, rss, peak, baseline);
         report_log_bytes(&log, count).await;
         report_search(&node, &terms, "right after the load");
         settle_search_index(&node, &bases[0]).await;
@@ -127,8 +128,8 @@ fn print_memory(label: &str) -> (u64, u64) {
     (rss, peak)
 }
 
-fn report_footprint(node: &Node, rss: u64, peak: u64, baseline: u64) {
-    let bards = node.view.len().max(1) as u64;
+fn report_footprint(bards: usize, rss: u64, peak: u64, baseline: u64) {
+    let bards = bards.max(1) as u64;
     let verdict = if rss <= TARGET_RSS_BYTES { "met" } else { "missed" };
     println!(
         "{bards} bards: RSS {rss} bytes = {} bytes/bard ({} bytes/bard above the inputs' baseline); \

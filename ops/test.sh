@@ -21,6 +21,10 @@ cargo fmt --all --check
 step "cargo clippy (too_many_lines at 50, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings -W clippy::too_many_lines
 
+step "the core alone: bardo-actors builds, lints and tests without the bardo-machine crate"
+cargo clippy -p bardo-actors --all-targets -- -D warnings -W clippy::too_many_lines
+cargo test -p bardo-actors
+
 step "RabbitMQ (installed and started where missing)"
 bash ops/rabbitmq.sh ensure
 

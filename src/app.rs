@@ -1,66 +1,20 @@
-//! `create_app()`: the whole HTTP surface, shared by `main` and the tests.
+//! `create_app()`: the route table, the whole HTTP surface, shared by `serve` and the tests.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App};
-use bardo_actors::Node;
-use serde::Serialize;
 
-use crate::metrics::{record_request, HttpMetrics};
+use crate::http_metrics::record_request;
 use crate::routes;
+use crate::state::AppState;
 
 /// Canonical resource path first, then the aliases; each behaves identically.
 pub const RESOURCE_PATHS: [&str; 3] = ["/bards", "/pessoas", "/BardAGI"];
 /// Count paths, canonical first.
 pub const COUNT_PATHS: [&str; 3] = ["/contagem-bards", "/contagem-pessoas", "/contagem-BardAGI"];
 
-/// Who this process is, for `/status` and logs.
-#[derive(Debug, Clone, Serialize)]
-pub struct Identity {
-    pub version: &'static str,
-    pub git_commit: &'static str,
-    pub build_profile: &'static str,
-    pub instance: String,
-    pub role: &'static str,
-    pub site: String,
-}
-
-impl Identity {
-    pub fn new(role: &'static str, instance: Option<String>, site: Option<String>) -> Self {
-        Identity {
-            version: env!("CARGO_PKG_VERSION"),
-            git_commit: env!("BARDO_GIT_COMMIT"),
-            build_profile: env!("BARDO_BUILD_PROFILE"),
-            instance: instance.unwrap_or_else(host_name),
-            role,
-            site: site.unwrap_or_else(|| "unknown".into()),
-        }
-    }
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_owned())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// What every handler can reach: the node's handles, this process's identity, and the HTTP
-/// metrics the middleware records.
-pub struct AppState {
-    pub node: Node,
-    pub identity: Identity,
-    pub http_metrics: HttpMetrics,
-}
-
-impl AppState {
-    pub fn new(node: Node, identity: Identity) -> Self {
-        AppState { node, identity, http_metrics: HttpMetrics::default() }
-    }
-}
-
+/// The route table over `state`; every request is timed and counted in `state.http_metrics`.
 pub fn create_app(
     state: web::Data<AppState>,
 ) -> App<

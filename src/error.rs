@@ -1,8 +1,10 @@
 //! The one table from errors to HTTP answers. Every error body has the SPEC's shape:
 //! `{"errors":[{"field":"...","message":"..."}]}`.
 
+use actix_web::error::PayloadError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use bardo_actors::search::SearchError;
 use bardo_actors::validation::{FieldProblem, Rejection, RejectionKind};
 use bardo_actors::NodeError;
 use serde::Serialize;
@@ -14,15 +16,15 @@ pub enum ApiError {
     #[error("request body larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
     #[error("request body could not be read: {0}")]
-    BodyUnreadable(String),
+    BodyUnreadable(#[source] PayloadError),
     #[error("no bard with id {0:?}")]
     NotFound(String),
     #[error("query parameter t is required and must not be empty")]
     MissingSearchTerm,
     #[error(transparent)]
     Node(#[from] NodeError),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("search failed: {0}")]
+    Search(#[from] SearchError),
 }
 
 #[derive(Serialize)]
@@ -39,7 +41,7 @@ impl ApiError {
             ApiError::NotFound(_) => one("id"),
             ApiError::MissingSearchTerm => one("t"),
             ApiError::Node(NodeError::ApelidoTaken(_)) => one("apelido"),
-            ApiError::Node(_) | ApiError::Internal(_) => one("service"),
+            ApiError::Node(_) | ApiError::Search(_) => one("service"),
         }
     }
 }
@@ -59,7 +61,9 @@ impl ResponseError for ApiError {
             ApiError::Node(
                 NodeError::LogUnavailable(_) | NodeError::ApplyTimeout(_) | NodeError::MemoryFull(_),
             ) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Node(NodeError::ActorStopped(_)) | ApiError::Search(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 

@@ -1,109 +1,27 @@
-//! `GET /metrics`: Prometheus/OpenMetrics text through `prometheus-client`. Per-route request
-//! counts and latency histograms are recorded by a middleware on every request; everything else
-//! (log offsets and lag, shards, index, restarts, the machine) is read at scrape time from what
-//! the node and the `Supervisor` already keep, so a scrape costs no actor any work but one
-//! `ReportShard` per shard.
+//! `GET /metrics`: Prometheus/OpenMetrics text through `prometheus-client`. The per-route
+//! request families come from the middleware's `HttpMetrics`; everything else (log offsets and
+//! lag, shards, index, restarts, the machine) is formatted from one `NodeReport`, so a scrape
+//! costs no actor any work but one `ReportShard` per shard.
 
-use std::time::Instant;
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::web;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use bardo_actors::NodeReport;
 use prometheus_client::registry::Registry;
 
-use crate::app::AppState;
+use crate::http_metrics::HttpMetrics;
+use crate::state::Identity;
 
 mod node_metrics;
-
-pub use node_metrics::register_node_metrics;
 
 /// The OpenMetrics content type `prometheus-client` writes (Prometheus scrapes it natively).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    pub method: &'static str,
-    /// The matched route pattern (`/bards/{id}`), never the raw path: bounded cardinality.
-    pub route: String,
-    pub status: u16,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RouteLabels {
-    pub method: &'static str,
-    pub route: String,
-}
-
-/// Latency buckets: 50 µs doubling to ≈ 1.6 s (16 buckets), then +Inf.
-fn latency_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
-}
-
-/// Request counters and latency histograms, shared by every HTTP worker.
-#[derive(Clone)]
-pub struct HttpMetrics {
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
-}
-
-impl Default for HttpMetrics {
-    fn default() -> Self {
-        HttpMetrics {
-            requests: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
-        }
-    }
-}
-
-impl HttpMetrics {
-    fn observe(&self, method: &'static str, route: String, status: u16, seconds: f64) {
-        self.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
-        self.latency.get_or_create(&RouteLabels { method, route }).observe(seconds);
-    }
-
-    fn register(&self, registry: &mut Registry) {
-        registry.register("bardo_http_requests", "HTTP requests answered", self.requests.clone());
-        let help = "HTTP request latency until the response head, in seconds";
-        registry.register("bardo_http_request_duration_seconds", help, self.latency.clone());
-    }
-}
-
-/// Known methods by name; anything else is "other" (bounded cardinality).
-fn method_label(method: &actix_web::http::Method) -> &'static str {
-    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"];
-    KNOWN.into_iter().find(|known| *known == method.as_str()).unwrap_or("other")
-}
-
-/// The middleware: times every request and counts it under its route pattern.
-pub async fn record_request(
-    metrics: HttpMetrics,
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let response = next.call(request).await?;
-    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-    let seconds = started.elapsed().as_secs_f64();
-    metrics.observe(method, route, response.status().as_u16(), seconds);
-    Ok(response)
-}
-
 /// The whole exposition for one scrape.
-pub async fn render(state: &web::Data<AppState>) -> Result<String, actix::MailboxError> {
-    let labels = [
-        ("bardo_instance".into(), state.identity.instance.clone().into()),
-        ("role".into(), state.identity.role.into()),
-    ];
+pub fn render(identity: &Identity, http: &HttpMetrics, report: &NodeReport) -> String {
+    let labels =
+        [("bardo_instance".into(), identity.instance.clone().into()), ("role".into(), identity.role.into())];
     let mut registry = Registry::with_labels(labels.into_iter());
-    state.http_metrics.register(&mut registry);
-    register_node_metrics(&mut registry, state).await?;
+    http.register(&mut registry);
+    node_metrics::register(&mut registry, identity, report);
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).expect("writing to a String cannot fail");
-    Ok(text)
+    text
 }

@@ -9,8 +9,8 @@ use futures::StreamExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Largest create body accepted; larger ones get 413 without being read into memory.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -45,7 +45,7 @@ async fn read_body(
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(512).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| ApiError::BodyUnreadable(error.to_string()))?;
+        let chunk = chunk.map_err(ApiError::BodyUnreadable)?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::BodyTooLarge { limit });
         }
@@ -78,8 +78,7 @@ pub async fn search_bards(
     let query = web::Query::<SearchQuery>::from_query(request.query_string())
         .map_err(|_| ApiError::MissingSearchTerm)?;
     let term = query.into_inner().t.filter(|term| !term.is_empty()).ok_or(ApiError::MissingSearchTerm)?;
-    let found =
-        state.node.search(&term, MAX_RESULTS).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let found = state.node.search(&term, MAX_RESULTS)?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -91,26 +90,26 @@ pub async fn count_bards(state: web::Data<AppState>) -> Result<HttpResponse, Api
 
 /// `GET /status`: who this process is, how far it applied the log, and the machine it runs on.
 pub async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let report =
-        crate::status::report(&state).await.map_err(|error| ApiError::Internal(error.to_string()))?;
-    Ok(HttpResponse::Ok().json(report))
+    let report = state.node.report().await?;
+    Ok(HttpResponse::Ok().json(crate::status::document(&state.identity, &report)))
 }
 
 /// `GET /metrics`: Prometheus/OpenMetrics text.
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let text = crate::metrics::render(&state).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let report = state.node.report().await?;
+    let text = crate::metrics::render(&state.identity, &state.http_metrics, &report);
     Ok(HttpResponse::Ok().content_type(crate::metrics::CONTENT_TYPE).body(text))
 }
 
 /// `GET /internal/snapshot`: the latest snapshot (MessagePack, streamed) for bootstrapping a
 /// new instance. Internal: nginx does not route it.
 pub async fn latest_snapshot(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let taken = state.node.snapshots.latest().ok_or_else(|| ApiError::NotFound("snapshot".into()))?;
-    let encoder = SnapshotEncoder::new(std::sync::Arc::clone(&state.node.view), taken.mark);
+    let encoder = state.node.latest_snapshot().ok_or_else(|| ApiError::NotFound("snapshot".into()))?;
+    let mark = encoder.mark();
     Ok(HttpResponse::Ok()
         .content_type("application/x-msgpack")
-        .insert_header(("x-bardo-snapshot-offset", taken.mark.next_offset.to_string()))
-        .insert_header(("x-bardo-snapshot-bards", taken.mark.bards.to_string()))
+        .insert_header(("x-bardo-snapshot-offset", mark.next_offset.to_string()))
+        .insert_header(("x-bardo-snapshot-bards", mark.bards.to_string()))
         .streaming(encoded_off_the_workers(encoder)))
 }
 

@@ -14,8 +14,9 @@ use bardo_actors::log::{EmbeddedLog, EventLog, Offset, RabbitMqLog, StreamAddres
 use bardo_actors::snapshot::SnapshotFeed;
 use bardo_actors::{HealthConfig, Node, NodeConfig, Role};
 
-use crate::app::{create_app, AppState, Identity};
+use crate::app::create_app;
 use crate::cli::ServeArgs;
+use crate::state::{AppState, Identity};
 
 /// The longest a starting node waits to apply the existing log before giving up.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(600);
@@ -153,8 +154,9 @@ pub async fn run(args: ServeArgs, role: Role) -> anyhow::Result<()> {
     let node = Node::start(Arc::clone(&log), config, bootstrap).await.context("starting the node")?;
     // A node answers nothing until it applied everything logged before it started.
     node.caught_up(CATCH_UP_TIMEOUT).await.context("catching up with the event log")?;
+    let bards = node.report().await.context("reading the node's report")?.counts.bards;
     tracing::info!(listen = %args.listen, instance = %identity.instance, role = role.name(),
-        log = %log.describe(), bards = node.view.len(), "bardo serving");
+        log = %log.describe(), bards, "bardo serving");
     let state = web::Data::new(AppState::new(node, identity));
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     HttpServer::new(move || create_app(state.clone()))

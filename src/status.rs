@@ -1,102 +1,85 @@
-//! The `/status` document.
+//! The `/status` document: this process's `Identity` and one `NodeReport`, serialised. The
+//! field names are a contract (`ops/`, the drills, `replay --verify` and `check_promises.py`
+//! read them): `tests/http.rs` pins them.
 
-use actix::MailboxError;
-use bardo_actors::actors::log_reader::LogProgress;
-use serde_json::{json, Value};
-use std::sync::atomic::Ordering;
+use bardo_actors::health::PeerReport;
+use bardo_actors::log::Offset;
+use bardo_actors::supervision::RestartRecord;
+use bardo_actors::{
+    Counts, GuardReport, LogReport, MemoryReport, NodeReport, PublisherReport, ReplicaReport, SnapshotReport,
+};
+use bardo_machine::MachineSnapshot;
+use serde::Serialize;
+use std::collections::BTreeMap;
 
-use crate::app::AppState;
+use crate::state::Identity;
 
-pub async fn report(state: &AppState) -> Result<Value, MailboxError> {
-    let node = &state.node;
-    let digest = node.digest().await?;
-    let applied = node.progress.next_offset();
-    let end = node.log.end_offset().await;
-    let log = json!({
-        "kind": node.log.describe(),
-        "applied_offset": applied.checked_sub(1),
-        "next_offset": applied,
-        "end_offset": end.as_ref().ok(),
-        "lag": end.as_ref().ok().map(|end| end.saturating_sub(applied)),
-        "end_offset_error": end.as_ref().err().map(ToString::to_string),
-        "events_applied": node.progress.events_applied.load(Ordering::Relaxed),
-        "undecodable_records": node.progress.undecodable_records.load(Ordering::Relaxed),
-        "records_published": node.publisher_stats.records.load(Ordering::Relaxed),
-        "events_published": node.publisher_stats.events.load(Ordering::Relaxed),
-        "publish_failures": node.publisher_stats.failures.load(Ordering::Relaxed),
-    });
-    Ok(json!({
-        "identity": state.identity,
-        "version": state.identity.version,
-        "instance": state.identity.instance,
-        "role": state.identity.role,
-        "site": state.identity.site,
-        "uptime_seconds": node.status_board.uptime().as_secs_f64(),
-        "counts": counts(state, digest.count),
-        "digest": digest.to_string(),
-        "log": log,
-        "snapshot": node.snapshots.latest().map(|snapshot| json!({
-            "next_offset": snapshot.mark.next_offset,
-            "bards": snapshot.mark.bards,
-            "age_seconds": snapshot.taken_at.elapsed().as_secs_f64(),
-        })),
-        "memory": memory(node),
-        "memory_guard": {
-            "refusing_creates": node.memory_guard.refusal().is_some(),
-            "reason": node.memory_guard.refusal(),
-            "refuse_at_percent": node.memory_guard.refuse_fraction * 100.0,
+#[derive(Serialize)]
+pub struct StatusDocument<'a> {
+    identity: &'a Identity,
+    version: &'a str,
+    instance: &'a str,
+    role: &'a str,
+    site: &'a str,
+    uptime_seconds: f64,
+    counts: &'a Counts,
+    digest: String,
+    log: LogDocument<'a>,
+    snapshot: Option<&'a SnapshotReport>,
+    memory: &'a MemoryReport,
+    memory_guard: &'a GuardReport,
+    /// Site B's replica as this node hears it; `{"seen": false}` until its first beacon.
+    replica: ReplicaDocument<'a>,
+    peers: &'a [PeerReport],
+    restarts: &'a BTreeMap<&'static str, RestartRecord>,
+    machine: Option<&'a MachineSnapshot>,
+}
+
+#[derive(Serialize)]
+struct ReplicaDocument<'a> {
+    seen: bool,
+    #[serde(flatten)]
+    replica: Option<&'a ReplicaReport>,
+}
+
+/// The log as it is read here, with the publisher's side of it.
+#[derive(Serialize)]
+struct LogDocument<'a> {
+    #[serde(flatten)]
+    log: &'a LogReport,
+    applied_offset: Option<Offset>,
+    end_offset: Option<Offset>,
+    lag: Option<u64>,
+    end_offset_error: Option<String>,
+    #[serde(flatten)]
+    publisher: &'a PublisherReport,
+}
+
+pub fn document<'a>(identity: &'a Identity, report: &'a NodeReport) -> StatusDocument<'a> {
+    let log = &report.log;
+    StatusDocument {
+        identity,
+        version: identity.version,
+        instance: &identity.instance,
+        role: identity.role,
+        site: &identity.site,
+        uptime_seconds: report.uptime.as_secs_f64(),
+        counts: &report.counts,
+        digest: report.digest.to_string(),
+        log: LogDocument {
+            log,
+            applied_offset: log.applied_offset(),
+            end_offset: log.end_offset.as_ref().ok().copied(),
+            lag: log.lag(),
+            end_offset_error: log.end_offset.as_ref().err().map(ToString::to_string),
+            publisher: &report.publisher,
         },
-        "replica": replica(node),
-        "peers": node.peers.reports(),
-        "restarts": node.status_board.restarts.snapshot(),
-        "machine": node.status_board.machine(),
-    }))
-}
-
-fn counts(state: &AppState, digest_count: u64) -> Value {
-    let node = &state.node;
-    json!({
-        "bards": node.view.len(),
-        "bards_in_shards": digest_count,
-        "searchable": node.search.indexed(),
-        "shards": node.shards.len(),
-        "pending_requests": node.waiters.len(),
-        "bards_created_by_log": progress_created(&node.progress),
-    })
-}
-
-fn progress_created(progress: &LogProgress) -> u64 {
-    progress.bards_created.load(Ordering::Relaxed)
-}
-
-/// Where this node's memory goes: the view's parts, the index's, and the process.
-fn memory(node: &bardo_actors::Node) -> Value {
-    let process = bardo_actors::memory::MemoryProbe::new(None).read();
-    json!({
-        "process": process,
-        "view": node.view.memory(),
-        "index": node.search.memory().ok(),
-        "stack_vocabulary": bardo_actors::store::vocabulary::read().len(),
-    })
-}
-
-/// Site B seen from here: the first replica among the peers (its beacons), with its lag
-/// behind this node in log records.
-fn replica(node: &bardo_actors::Node) -> Value {
-    let own_next = node.progress.next_offset();
-    let peers = node.peers.reports();
-    let Some(replica) = peers.iter().find(|peer| peer.beacon.role == "replica") else {
-        return json!({"seen": false, "alive": false});
-    };
-    json!({
-        "seen": true,
-        "instance": replica.beacon.instance,
-        "site": replica.beacon.site,
-        "alive": replica.alive,
-        "seconds_since_heard": replica.seconds_since_heard,
-        "applied_offset": replica.beacon.next_offset.checked_sub(1),
-        "lag_records": own_next.saturating_sub(replica.beacon.next_offset),
-        "bards": replica.beacon.bards,
-        "memory": replica.beacon.memory,
-    })
+        snapshot: report.snapshot.as_ref(),
+        memory: &report.memory,
+        memory_guard: &report.memory_guard,
+        replica: ReplicaDocument { seen: report.replica.is_some(), replica: report.replica.as_ref() },
+        peers: &report.peers,
+        restarts: &report.restarts,
+        machine: report.machine.as_ref(),
+    }
 }

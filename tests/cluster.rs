@@ -111,14 +111,14 @@ async fn replica_replay_and_snapshot_bootstrap_reach_the_same_digest() {
                 .status();
         assert!(status == StatusCode::CREATED || status == StatusCode::UNPROCESSABLE_ENTITY);
     }
-    api1.node.barrier().await.unwrap();
-    let end = api1.node.progress.next_offset();
+    api1.node.count().await.unwrap(); // passes a log barrier: every create above is applied
+    let end = api1.node.next_offset();
     wait_until_applied(&api2.node, end).await;
     wait_until_applied(&replica.node, end).await;
-    let digest = api1.node.digest().await.unwrap();
+    let digest = api1.node.report().await.unwrap().digest;
     assert_eq!(digest.count, 500);
-    assert_eq!(api2.node.digest().await.unwrap(), digest);
-    assert_eq!(replica.node.digest().await.unwrap(), digest);
+    assert_eq!(api2.node.report().await.unwrap().digest, digest);
+    assert_eq!(replica.node.report().await.unwrap().digest, digest);
     assert_eq!(replay_digest(&stream, end).await, digest, "replay of the log");
 
     let snapshot = wait_for_snapshot(&replica).await;
@@ -129,12 +129,17 @@ async fn replica_replay_and_snapshot_bootstrap_reach_the_same_digest() {
     let snapshot_over_http = SnapshotFeed::start(std::io::Cursor::new(served.to_vec())).unwrap();
     assert!(snapshot_over_http.header.next_offset >= snapshot.next_offset);
     assert_eq!(snapshot_over_http.header.bards, 500);
+    let status: serde_json::Value = test::call_and_read_body_json(&replica_app, get("/status")).await;
+    let mut fields: Vec<_> = status["snapshot"].as_object().expect("a snapshot in /status").keys().collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["age_seconds", "bards", "next_offset"], "/status snapshot field names");
     for n in 0..50usize {
         test::call_service(&apps[0], post("/bards", valid_body(&format!("tail{n}")))).await;
     }
     let restarted = start_instance(&stream, "api1-restarted", Role::Api, Some(snapshot_over_http)).await;
-    assert_eq!(restarted.node.digest().await.unwrap(), api1.node.digest().await.unwrap());
-    assert_eq!(restarted.node.view.len(), 550);
+    let restarted_report = restarted.node.report().await.unwrap();
+    assert_eq!(restarted_report.digest, api1.node.report().await.unwrap().digest);
+    assert_eq!(restarted_report.counts.bards, 550);
     let replica_post = test::call_service(&replica_app, post("/bards", valid_body("nope"))).await;
     assert_eq!(replica_post.status(), StatusCode::METHOD_NOT_ALLOWED);
     connect(&stream).await.delete_stream().await.unwrap();
@@ -143,8 +148,8 @@ async fn replica_replay_and_snapshot_bootstrap_reach_the_same_digest() {
 /// The replica's first snapshot that holds every bard it has applied.
 async fn wait_for_snapshot(replica: &actix_web::web::Data<bardo::AppState>) -> SnapshotMark {
     for _ in 0..100 {
-        let latest = replica.node.snapshots.latest().map(|taken| taken.mark);
-        if let Some(mark) = latest.filter(|mark| mark.bards == replica.node.view.len() as u64) {
+        let bards = replica.node.report().await.unwrap().counts.bards as u64;
+        if let Some(mark) = replica.node.latest_snapshot().map(|s| s.mark()).filter(|m| m.bards == bards) {
             return mark;
         }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;

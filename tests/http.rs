@@ -231,3 +231,63 @@ async fn status_reports_identity_log_and_machine() {
     assert!(status["digest"].as_str().unwrap().starts_with("1-"));
     assert!(status["version"].is_string() && status["machine"].is_object() || status["machine"].is_null());
 }
+
+/// Keys of a JSON object, sorted.
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value.as_object().expect("an object").keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// `/status` field names are read by `ops/`, the drills and `replay --verify`: they stay put.
+#[actix_web::test]
+async fn status_field_names_are_stable() {
+    let state = start_state(2).await;
+    let app = app!(state);
+    let status: Value = test::call_and_read_body_json(&app, get("/status")).await;
+    let top = [
+        "counts",
+        "digest",
+        "identity",
+        "instance",
+        "log",
+        "machine",
+        "memory",
+        "memory_guard",
+        "peers",
+        "replica",
+        "restarts",
+        "role",
+        "site",
+        "snapshot",
+        "uptime_seconds",
+        "version",
+    ];
+    assert_eq!(keys(&status), top);
+    let counts =
+        ["bards", "bards_created_by_log", "bards_in_shards", "pending_requests", "searchable", "shards"];
+    assert_eq!(keys(&status["counts"]), counts);
+    let log = [
+        "applied_offset",
+        "end_offset",
+        "end_offset_error",
+        "events_applied",
+        "events_published",
+        "kind",
+        "lag",
+        "next_offset",
+        "publish_failures",
+        "records_published",
+        "undecodable_records",
+    ];
+    assert_eq!(keys(&status["log"]), log);
+    assert_eq!(
+        keys(&status["identity"]),
+        ["build_profile", "git_commit", "instance", "role", "site", "version"]
+    );
+    let restart = ["last_failure", "last_restart_unix", "restarts"];
+    for actor in ["log_reader", "publisher", "search_index", "shard", "supervisor"] {
+        assert_eq!(keys(&status["restarts"][actor]), restart, "{actor}");
+    }
+    assert!(status["snapshot"].is_null(), "an api node takes no snapshots");
+}

@@ -112,8 +112,8 @@ async fn metrics_carry_log_shard_index_restart_and_machine_facts() {
         assert_eq!(test::call_service(&app, request).await.status(), StatusCode::CREATED);
     }
     let sampled = std::time::Instant::now();
-    while state.node.status_board.machine().is_none() {
-        assert!(sampled.elapsed() < std::time::Duration::from_secs(10), "the supervisor never sampled");
+    while state.node.report().await.unwrap().machine.is_none() {
+        assert!(sampled.elapsed() < std::time::Duration::from_secs(10), "the machine was never sampled");
         actix::clock::sleep(std::time::Duration::from_millis(20)).await;
     }
     let scrape = scrape(&app).await;

@@ -43,7 +43,7 @@ async fn retention_cuts_the_head_and_snapshots_cover_it() {
         }
     }
     let first = log.first_offset().await.unwrap();
-    assert!(first > 0 && api.node.view.len() == created, "{first} {created}");
+    assert!(first > 0 && api.node.count().await.unwrap() == created, "{first} {created}");
 
     // Without a snapshot, a new instance would miss the cut records: it refuses to start.
     let refused = bardo::serve::bootstrap_snapshot(&[], &*log).await.err().expect("refused");
@@ -57,8 +57,15 @@ async fn retention_cuts_the_head_and_snapshots_cover_it() {
     let feed = SnapshotFeed::start(std::io::Cursor::new(bytes.clone())).unwrap();
     assert!(feed.header.next_offset >= first, "the snapshot covers the cut");
     let restarted = start_instance(&stream, "api2", Role::Api, Some(feed)).await;
-    assert_eq!(restarted.node.digest().await.unwrap(), api.node.digest().await.unwrap());
-    assert_eq!(restarted.node.view.len(), created);
+    let digest = api.node.report().await.unwrap().digest;
+    assert_eq!(restarted.node.report().await.unwrap().digest, digest);
+    assert_eq!(restarted.node.count().await.unwrap(), created);
+    // The shipped index answers at once for the snapshot's bards, the tail once committed.
+    restarted.node.commit_search_now().await.unwrap();
+    for apelido in ["r0", &format!("r{}", created - 1)] {
+        let found = restarted.node.search(apelido, 50).unwrap();
+        assert!(found.iter().any(|bard| bard.apelido.as_ref() == apelido), "{apelido} not found");
+    }
 
     // A replay: from the retained log alone it holds only the tail; from the snapshot, all.
     let end = log.end_offset().await.unwrap();
@@ -69,7 +76,7 @@ async fn retention_cuts_the_head_and_snapshots_cover_it() {
     let mut whole = Replay::new();
     whole.load_snapshot(SnapshotDecoder::new(bytes.as_slice()).unwrap()).await.unwrap();
     whole.read_until(&*log, end).await.unwrap();
-    assert_eq!(whole.state().digest(), api.node.digest().await.unwrap());
+    assert_eq!(whole.state().digest(), digest);
     log.delete_stream().await.unwrap();
 }
 

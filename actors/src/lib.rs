@@ -1,11 +1,12 @@
 //! bardo's core: the bard model, validation, versioned events, the pure state machine, the
-//! event log abstraction, search, and the actors that run them.
+//! event log abstraction, search, and the actors that run them. [`Node`] is the face the HTTP
+//! side uses: a few operations and one typed [`NodeReport`]. With the `machine` feature the node
+//! also samples its machine (the `bardo-machine` crate) into that report.
 
 pub mod actors;
 pub mod event;
 pub mod health;
 pub mod log;
-pub mod machine;
 pub mod memory;
 pub mod model;
 pub mod node;
@@ -18,4 +19,7 @@ pub mod supervision;
 pub mod validation;
 pub mod waiters;
 
-pub use node::{HealthConfig, Node, NodeConfig, NodeError, NodeStartError, Role};
+pub use node::{
+    Counts, GuardReport, HealthConfig, LogReport, MemoryReport, Node, NodeConfig, NodeError, NodeReport,
+    NodeStartError, PublisherReport, ReplicaReport, Role, SnapshotReport,
+};

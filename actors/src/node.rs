@@ -1,30 +1,31 @@
-//! A running bardo node: the actors wired together, plus the operations HTTP needs. The create
+//! A running bardo node: the actors wired together behind a few operations (`create`, `get`,
+//! `count`, `search`, `latest_snapshot`) and one typed [`NodeReport`] (`report`). The create
 //! path is log-first: publish, wait for the confirmation, wait until this node applied the
 //! event, answer from the outcome.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+#[cfg(feature = "machine")]
+use bardo_machine::MachineConfig;
 use uuid::Uuid;
 
-use crate::actors::log_reader::ApplyTargets;
-use crate::actors::supervisor::StatusBoard;
-use crate::actors::BeaconIdentity;
 use crate::actors::{
-    Append, CommitNow, LogProgress, LogReader, Publisher, PublisherStats, RecordPacing, ReportShard,
-    SearchIndex, Shard, ShardReport, SnapshotPolicy, SnapshotStore, Snapshotter, Supervisor,
+    Append, BeaconIdentity, CommitNow, LogProgress, LogReader, Publisher, PublisherStats, ReportShard,
+    SearchCommitError, SearchIndex, Shard, ShardReport, SnapshotPolicy, SnapshotStore,
 };
+#[cfg(feature = "machine")]
+use crate::actors::{LatestMachineSample, MachineSampler};
 use crate::event::{BardCreated, Event, LogBarrier};
 use crate::health::{MemoryGuard, PeerBoard};
-use crate::log::BeaconAddress;
-use crate::log::{EventLog, LogError};
-use crate::machine::MachineConfig;
+use crate::log::{BeaconAddress, EventLog, LogError, Offset};
 use crate::model::{Bard, NewBard};
 use crate::read_view::ReadView;
-use crate::search::{create_search_index, SearchError, SearchReader};
+use crate::search::{SearchError, SearchReader};
+use crate::snapshot::SnapshotEncoder;
 use crate::state::{Outcome, StateDigest};
-use crate::supervision::RestartPolicy;
+use crate::supervision::{RestartBoard, RestartPolicy};
 use crate::waiters::OutcomeWaiters;
 
 /// What a node is for.
@@ -61,7 +62,8 @@ pub struct NodeConfig {
     pub apply_timeout: Duration,
     /// Group commit: at most one log record per this interval (zero: flush whenever idle).
     pub record_interval: Duration,
-    /// What the supervisor samples (sysfs root, environment, region and zone overrides).
+    /// What the `MachineSampler` samples (sysfs root, environment, region and zone overrides).
+    #[cfg(feature = "machine")]
     pub machine: MachineConfig,
     /// Backoff between restarts of a failed actor.
     pub restart_policy: RestartPolicy,
@@ -104,6 +106,7 @@ impl Default for NodeConfig {
             confirm_timeout: Duration::from_secs(2),
             apply_timeout: Duration::from_secs(10),
             record_interval: Duration::ZERO,
+            #[cfg(feature = "machine")]
             machine: MachineConfig::from_process(),
             restart_policy: RestartPolicy::default(),
             health: HealthConfig::default(),
@@ -125,33 +128,58 @@ pub enum NodeError {
     /// The memory guard refuses creates (the reason names the node and its figures).
     #[error("{0}")]
     MemoryFull(String),
+    /// An actor a report or a read needs is gone (it stopped for good, or the system is
+    /// shutting down).
+    #[error("an actor of this node is unreachable: {0}")]
+    ActorStopped(#[from] MailboxError),
 }
 
-/// Handles to everything a request needs; cheap to clone.
+/// A running node: handles to everything a request needs; cheap to clone. Its parts are
+/// private: requests go through its operations, and everything it knows about itself comes out
+/// of [`Node::report`] as one [`NodeReport`].
 #[derive(Clone)]
 pub struct Node {
-    pub config: NodeConfig,
-    pub log: Arc<dyn EventLog>,
-    pub publisher: Addr<Publisher>,
-    pub log_reader: Addr<LogReader>,
-    pub search_index: Addr<SearchIndex>,
-    pub shards: Vec<Addr<Shard>>,
-    pub supervisor: Addr<Supervisor>,
-    pub view: Arc<ReadView>,
-    pub search: SearchReader,
-    pub waiters: Arc<OutcomeWaiters>,
-    pub progress: Arc<LogProgress>,
-    pub publisher_stats: Arc<PublisherStats>,
-    pub status_board: Arc<StatusBoard>,
-    pub snapshots: Arc<SnapshotStore>,
-    pub peers: Arc<PeerBoard>,
-    pub memory_guard: Arc<MemoryGuard>,
-    _arbiters: Arc<Vec<Arbiter>>,
+    config: NodeConfig,
+    log: Arc<dyn EventLog>,
+    publisher: Addr<Publisher>,
+    search_index: Addr<SearchIndex>,
+    shards: Vec<Addr<Shard>>,
+    view: Arc<ReadView>,
+    search: SearchReader,
+    waiters: Arc<OutcomeWaiters>,
+    snapshots: Arc<SnapshotStore>,
+    peers: Arc<PeerBoard>,
+    memory_guard: Arc<MemoryGuard>,
+    gauges: Gauges,
+    _running: Arc<Running>,
+}
+
+/// What the actors keep up to date for the report, read without a message round trip.
+#[derive(Clone)]
+struct Gauges {
+    started: Instant,
+    progress: Arc<LogProgress>,
+    publisher: Arc<PublisherStats>,
+    restarts: Arc<RestartBoard>,
+    #[cfg(feature = "machine")]
+    machine: Arc<LatestMachineSample>,
+}
+
+/// Held only to keep these actors and their threads alive as long as the node.
+struct Running {
+    _log_reader: Addr<LogReader>,
+    #[cfg(feature = "machine")]
+    _machine_sampler: Addr<MachineSampler>,
+    _arbiters: Vec<Arbiter>,
 }
 
 mod operations;
+mod report;
 mod start;
 #[cfg(test)]
 mod uncertain_tests;
 
+pub use report::{
+    Counts, GuardReport, LogReport, MemoryReport, NodeReport, PublisherReport, ReplicaReport, SnapshotReport,
+};
 pub use start::NodeStartError;

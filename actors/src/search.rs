@@ -11,10 +11,12 @@
 //! bytes per bard against 194 for the 1–3-gram layout, and search as fast.
 
 mod merge_policy;
+mod shipping;
 
 use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
 
+use tantivy::directory::RamDirectory;
 use tantivy::index::SegmentReader;
 use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, TermQuery};
@@ -26,6 +28,7 @@ use tantivy::{
 };
 
 pub use merge_policy::BoundedMerges;
+pub use shipping::{IndexFiles, ShippedIndex};
 
 use crate::model::{fold_case, Bard, FOLD_GROWTH, MAX_NOME_CHARS};
 use crate::read_view::{ReadGuard, ReadView};
@@ -67,6 +70,9 @@ pub struct SearchWriter {
 pub struct SearchReader {
     reader: IndexReader,
     text: Field,
+    /// The index's files as written, footers included (the index's own directory strips
+    /// them on read): what a snapshot ships.
+    files: RamDirectory,
 }
 
 fn schema() -> (Schema, Field, Field) {
@@ -93,12 +99,14 @@ fn settings() -> IndexSettings {
 /// Creates an empty in-RAM index and its two halves.
 pub fn create_search_index() -> Result<(SearchWriter, SearchReader), SearchError> {
     let (schema, text, sequence) = schema();
-    let index = Index::builder().schema(schema).settings(settings()).create_in_ram()?;
-    open_halves(index, text, sequence, BoundedMerges::default())
+    let files = RamDirectory::create();
+    let index = Index::builder().schema(schema).settings(settings()).open_or_create(files.clone())?;
+    open_halves(index, files, text, sequence, BoundedMerges::default())
 }
 
 fn open_halves(
     index: Index,
+    files: RamDirectory,
     text: Field,
     sequence: Field,
     merges: BoundedMerges,
@@ -114,7 +122,7 @@ fn open_halves(
     let writer = index.writer_with_options(options)?;
     writer.set_merge_policy(Box::new(merges));
     let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-    let read_half = SearchReader { reader: reader.clone(), text };
+    let read_half = SearchReader { reader: reader.clone(), text, files };
     Ok((SearchWriter { writer, reader, text, sequence, uncommitted: 0 }, read_half))
 }
 

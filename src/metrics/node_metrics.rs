@@ -1,18 +1,19 @@
-//! Scrape-time metrics: the node's log, shards, index and restarts, and the machine facts the
-//! `Supervisor` sampled. An unavailable fact is not a made-up zero: it is absent, and
-//! `bardo_machine_fact_unavailable{fact=...}` says so.
+//! Scrape-time metrics from one `NodeReport`: the node's log, shards, index and restarts, and
+//! the machine facts the `MachineSampler` sampled. An unavailable fact is not a made-up zero: it
+//! is absent, and `bardo_machine_fact_unavailable{fact=...}` says so.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
-use actix_web::web;
-use bardo_actors::machine::Fact;
+use bardo_actors::health::PeerReport;
+use bardo_actors::NodeReport;
+use bardo_machine::Fact;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use crate::app::AppState;
+use crate::state::Identity;
 
 mod machine;
 
@@ -59,29 +60,24 @@ impl Scrape<'_> {
 }
 
 /// Everything but the HTTP families.
-pub async fn register_node_metrics(
-    registry: &mut Registry,
-    state: &web::Data<AppState>,
-) -> Result<(), actix::MailboxError> {
-    let shard_sizes = state.node.shard_sizes().await?;
-    let end_offset = state.node.log.end_offset().await.ok();
+pub fn register(registry: &mut Registry, identity: &Identity, report: &NodeReport) {
     let mut scrape = Scrape { registry, unavailable: vec![] };
-    identity_metrics(&mut scrape, state);
-    log_metrics(&mut scrape, state, end_offset);
-    let shards = shard_sizes
+    identity_metrics(&mut scrape, identity, report);
+    log_metrics(&mut scrape, report);
+    let shards = report
+        .shard_bards
         .iter()
         .enumerate()
         .map(|(shard, bards)| (vec![("shard", shard.to_string())], *bards as f64));
     scrape.gauges("bardo_shard_bards", "Bards held by each shard", shards);
-    health_metrics(&mut scrape, state);
-    let restarts = state.node.status_board.restarts.snapshot();
+    health_metrics(&mut scrape, report);
+    memory_metrics(&mut scrape, report);
     let restarts =
-        restarts.into_iter().map(|(actor, record)| (vec![("actor", actor.to_owned())], record.restarts));
+        report.restarts.iter().map(|(actor, record)| (vec![("actor", (*actor).to_owned())], record.restarts));
     scrape.counters("bardo_actor_restarts", "Restarts of supervised actors after a failure", restarts);
-    if let Some(machine) = state.node.status_board.machine() {
-        machine::machine_metrics(&mut scrape, &machine);
-    } else {
-        scrape.unavailable.push("machine (not sampled yet)");
+    match &report.machine {
+        Some(machine) => machine::machine_metrics(&mut scrape, machine),
+        None => scrape.unavailable.push("machine (not sampled yet)"),
     }
     let unavailable = std::mem::take(&mut scrape.unavailable);
     let unavailable = unavailable.into_iter().map(|fact| (vec![("fact", fact.to_owned())], 1.0));
@@ -90,11 +86,9 @@ pub async fn register_node_metrics(
         "Machine facts with no measurement here (see /status)",
         unavailable,
     );
-    Ok(())
 }
 
-fn identity_metrics(scrape: &mut Scrape, state: &AppState) {
-    let identity = &state.identity;
+fn identity_metrics(scrape: &mut Scrape, identity: &Identity, report: &NodeReport) {
     let info = Info::new(vec![
         ("version", identity.version.to_owned()),
         ("git_commit", identity.git_commit.to_owned()),
@@ -102,57 +96,42 @@ fn identity_metrics(scrape: &mut Scrape, state: &AppState) {
         ("site", identity.site.clone()),
     ]);
     scrape.registry.register("bardo_build", "Version, commit, build profile and site", info);
-    scrape.gauge(
-        "bardo_uptime_seconds",
-        "Seconds since the node started",
-        state.node.status_board.uptime().as_secs_f64(),
-    );
+    scrape.gauge("bardo_uptime_seconds", "Seconds since the node started", report.uptime.as_secs_f64());
 }
 
-fn log_metrics(scrape: &mut Scrape, state: &AppState, end_offset: Option<u64>) {
-    let (node, relaxed) = (&state.node, Ordering::Relaxed);
-    let next = node.progress.next_offset();
-    scrape.gauge("bardo_log_next_offset", "Offset of the next log record to apply", next as f64);
-    if let Some(end) = end_offset {
-        scrape.gauge("bardo_log_end_offset", "Offset after the last record in the log", end as f64);
-        scrape.gauge(
-            "bardo_log_lag",
-            "Records in the log not applied here yet",
-            end.saturating_sub(next) as f64,
-        );
+fn log_metrics(scrape: &mut Scrape, report: &NodeReport) {
+    let log = &report.log;
+    scrape.gauge("bardo_log_next_offset", "Offset of the next log record to apply", log.next_offset as f64);
+    if let (Ok(end), Some(lag)) = (&log.end_offset, log.lag()) {
+        scrape.gauge("bardo_log_end_offset", "Offset after the last record in the log", *end as f64);
+        scrape.gauge("bardo_log_lag", "Records in the log not applied here yet", lag as f64);
     }
-    let applied = node.progress.events_applied.load(relaxed);
-    scrape.counter("bardo_log_events_applied", "Events applied from the log", applied);
-    let undecodable = node.progress.undecodable_records.load(relaxed);
+    scrape.counter("bardo_log_events_applied", "Events applied from the log", log.events_applied);
+    let undecodable = log.undecodable_records;
     scrape.counter("bardo_log_undecodable_records", "Log records skipped as undecodable", undecodable);
-    let stats = &node.publisher_stats;
+    let publisher = &report.publisher;
     scrape.counter(
         "bardo_log_records_published",
         "Records confirmed by the log",
-        stats.records.load(relaxed),
+        publisher.records_published,
     );
-    scrape.counter("bardo_log_events_published", "Events in confirmed records", stats.events.load(relaxed));
+    scrape.counter("bardo_log_events_published", "Events in confirmed records", publisher.events_published);
     scrape.counter(
         "bardo_log_publish_failures",
         "Appends that failed or timed out",
-        stats.failures.load(relaxed),
+        publisher.publish_failures,
     );
-    scrape.gauge("bardo_bards", "Bards readable on this node", node.view.len() as f64);
-    scrape.gauge("bardo_search_indexed_bards", "Bards searchable on this node", node.search.indexed() as f64);
-    scrape.gauge(
-        "bardo_pending_requests",
-        "Creates waiting for their event to be applied",
-        node.waiters.len() as f64,
-    );
+    let counts = &report.counts;
+    scrape.gauge("bardo_bards", "Bards readable on this node", counts.bards as f64);
+    scrape.gauge("bardo_search_indexed_bards", "Bards searchable on this node", counts.searchable as f64);
+    let pending = counts.pending_requests as f64;
+    scrape.gauge("bardo_pending_requests", "Creates waiting for their event to be applied", pending);
 }
 
-/// The peers' beacons (site B's replica among them), the memory guard, and where this node's
-/// memory goes.
-fn health_metrics(scrape: &mut Scrape, state: &AppState) {
-    let node = &state.node;
-    let own_next = node.progress.next_offset();
-    let peers = node.peers.reports();
-    let labels = |peer: &bardo_actors::health::PeerReport| -> Labels {
+/// The peers' beacons (site B's replica among them) and the memory guard.
+fn health_metrics(scrape: &mut Scrape, report: &NodeReport) {
+    let own_next = report.log.next_offset;
+    let labels = |peer: &PeerReport| -> Labels {
         let beacon = &peer.beacon;
         vec![
             ("instance", beacon.instance.clone()),
@@ -160,6 +139,7 @@ fn health_metrics(scrape: &mut Scrape, state: &AppState) {
             ("site", beacon.site.clone()),
         ]
     };
+    let peers = &report.peers;
     let up = peers.iter().map(|p| (labels(p), f64::from(u8::from(p.alive))));
     scrape.gauges("bardo_peer_up", "1 while a peer's beacons arrive (site B's replica among them)", up);
     let next = peers.iter().map(|p| (labels(p), p.beacon.next_offset as f64));
@@ -168,29 +148,29 @@ fn health_metrics(scrape: &mut Scrape, state: &AppState) {
     scrape.gauges("bardo_peer_lag_records", "Log records this node applied and a peer not yet", lag);
     let share = peers.iter().map(|p| (labels(p), p.beacon.memory.fraction_of_limit()));
     scrape.gauges("bardo_peer_memory_fraction", "A peer's RSS as a share of its memory limit", share);
-    let refusing = f64::from(u8::from(node.memory_guard.refusal().is_some()));
+    let refusing = f64::from(u8::from(report.memory_guard.refusing_creates));
     scrape.gauge(
         "bardo_memory_refusing_creates",
         "1 while creates are refused for memory (see /status)",
         refusing,
     );
-    memory_metrics(scrape, node);
 }
 
-fn memory_metrics(scrape: &mut Scrape, node: &bardo_actors::Node) {
-    let process = bardo_actors::memory::MemoryProbe::new(None).read();
-    scrape.gauge("bardo_memory_rss_bytes", "Resident memory of this process", process.rss as f64);
-    if let Some(limit) = process.limit {
-        scrape.gauge("bardo_memory_limit_bytes", "Memory limit of this process's cgroup", limit as f64);
+/// Where this node's memory goes.
+fn memory_metrics(scrape: &mut Scrape, report: &NodeReport) {
+    let memory = &report.memory;
+    scrape.gauge("bardo_memory_rss_bytes", "Resident memory of this process", memory.process.rss as f64);
+    if let Some(limit) = memory.process.limit {
+        scrape.gauge("bardo_memory_limit_bytes", "Memory limit of this process (its cgroup's)", limit as f64);
     }
-    let view = node.view.memory();
+    let view = &memory.view;
     let mut parts = vec![
         ("records", view.records_reserved as u64),
         ("id_tables", view.id_tables as u64),
         ("apelido_tables", view.apelido_tables as u64),
         ("order", view.order as u64),
     ];
-    if let Ok(index) = node.search.memory() {
+    if let Some(index) = &memory.index {
         parts.extend([
             ("index_postings", index.postings),
             ("index_term_dictionary", index.term_dictionary),

@@ -51,12 +51,8 @@ pub async fn start_instance(
 /// Waits until `follower` applied at least as far as `leader` (bounded).
 pub async fn wait_until_applied(follower: &Node, offset: u64) {
     let started = Instant::now();
-    while follower.progress.next_offset() < offset {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "follower stuck at {}",
-            follower.progress.next_offset()
-        );
+    while follower.next_offset() < offset {
+        assert!(started.elapsed() < Duration::from_secs(30), "follower stuck at {}", follower.next_offset());
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -31,14 +31,24 @@ pub struct SearchIndex {
 }
 
 impl SearchIndex {
+    /// An index over `view` whose documents `0..first_unindexed` are already in `writer`'s
+    /// index (shipped with a snapshot), or none (0).
     pub fn new(
         writer: SearchWriter,
         commit_interval: Duration,
         view: Arc<ReadView>,
+        first_unindexed: u64,
         supervision: Supervision,
     ) -> Self {
         let last_commit = Instant::now();
-        SearchIndex { writer, commit_interval, last_commit, view, next_sequence: 0, supervision }
+        SearchIndex {
+            writer,
+            commit_interval,
+            last_commit,
+            view,
+            next_sequence: first_unindexed,
+            supervision,
+        }
     }
 
     /// Indexes `bards`, numbered from `first_sequence`; first whatever the view holds before
@@ -149,14 +159,25 @@ impl Handler<IndexBards> for SearchIndex {
 
 /// Commit now: everything indexed so far becomes searchable when this returns.
 #[derive(Message)]
-#[rtype(result = "Result<usize, String>")]
+#[rtype(result = "Result<usize, SearchCommitError>")]
 pub struct CommitNow;
 
+/// Why a `CommitNow` did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchCommitError {
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error("the search index failed while committing; it restarts")]
+    Restarting,
+    #[error("the search index is unreachable: {0}")]
+    Unreachable(#[from] MailboxError),
+}
+
 impl Handler<CommitNow> for SearchIndex {
-    type Result = Result<usize, String>;
+    type Result = Result<usize, SearchCommitError>;
 
     fn handle(&mut self, _: CommitNow, ctx: &mut Self::Context) -> Self::Result {
         let committed = guarded(self, ctx, |index, _| index.commit());
-        committed.ok_or_else(|| "the search index failed; restarting".to_owned())?.map_err(|e| e.to_string())
+        Ok(committed.ok_or(SearchCommitError::Restarting)??)
     }
 }

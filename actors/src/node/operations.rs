@@ -31,7 +31,7 @@ impl Node {
 
     /// Returns once everything acknowledged (by any instance) before the call is applied here.
     /// A replica publishes nothing: it answers from what it applied so far.
-    pub async fn barrier(&self) -> Result<(), NodeError> {
+    async fn barrier(&self) -> Result<(), NodeError> {
         if self.config.role == Role::Replica {
             return Ok(());
         }
@@ -127,26 +127,31 @@ impl Node {
         self.search.search(&self.view, term, limit)
     }
 
-    /// Makes everything applied so far searchable now (tests and benchmarks).
-    pub async fn commit_search_now(&self) -> Result<usize, String> {
-        self.search_index.send(CommitNow).await.map_err(|e| e.to_string())?
+    /// The latest snapshot mark, ready to be encoded (streamed) for bootstrapping a new
+    /// instance; `None` before the first one (and always on a node that takes none).
+    /// With it goes the search index as last committed (a receiver indexes only the rest).
+    pub fn latest_snapshot(&self) -> Option<SnapshotEncoder> {
+        let taken = self.snapshots.latest()?;
+        let encoder = SnapshotEncoder::new(Arc::clone(&self.view), taken.mark);
+        match self.search.committed_files() {
+            Ok(index) => Some(encoder.with_index(index)),
+            Err(error) => {
+                tracing::warn!(%error, "a snapshot without its index: the receiver will index every bard");
+                Some(encoder)
+            }
+        }
     }
 
-    /// Digest and size of the whole state, combined from every shard.
-    /// Every shard's size and digest, in shard order.
-    async fn shard_reports(&self) -> Result<Vec<ShardReport>, MailboxError> {
-        let reports = futures::future::join_all(self.shards.iter().map(|s| s.send(ReportShard))).await;
-        reports.into_iter().collect()
+    /// The offset of the next log record this node will apply (every one before it is
+    /// applied). Cheap, unlike [`Node::report`], which also asks the log for its end.
+    pub fn next_offset(&self) -> Offset {
+        self.gauges.progress.next_offset()
     }
 
-    /// Bards held by each shard, in shard order.
-    pub async fn shard_sizes(&self) -> Result<Vec<usize>, MailboxError> {
-        Ok(self.shard_reports().await?.iter().map(|report| report.bards).collect())
-    }
-
-    pub async fn digest(&self) -> Result<StateDigest, MailboxError> {
-        let reports = self.shard_reports().await?;
-        Ok(reports.iter().fold(StateDigest::default(), |digest, report| digest.combine(report.digest)))
+    /// Makes everything applied so far searchable now (tests and benchmarks); the number of
+    /// documents the commit made searchable.
+    pub async fn commit_search_now(&self) -> Result<usize, SearchCommitError> {
+        self.search_index.send(CommitNow).await?
     }
 
     /// Waits until this node applied every record appended before the call: a barrier, so it
@@ -184,7 +189,7 @@ impl Node {
                 Err(error) => return Err(error.into()),
             }
         };
-        while self.progress.next_offset() < end {
+        while self.next_offset() < end {
             if tokio::time::Instant::now() >= deadline {
                 return Err(NodeError::ApplyTimeout(timeout));
             }

@@ -2,11 +2,14 @@
 //! `crate::supervision`), the snapshot (if any) applied through the same path as the log, and
 //! the reader last, so nothing is applied half-wired.
 
+use actix::dev::ArbiterHandle;
+
 use super::*;
-use crate::actors::log_reader::apply_batch;
-use crate::actors::{HealthBeacon, HealthSources};
+use crate::actors::log_reader::{apply_batch, ApplyTargets};
+use crate::actors::{HealthBeacon, HealthSources, RecordPacing, Snapshotter};
+use crate::search::{create_search_index, ShippedIndex};
 use crate::snapshot::{SnapshotError, SnapshotFeed};
-use crate::supervision::{RestartBoard, Supervision};
+use crate::supervision::Supervision;
 
 impl Node {
     /// Starts every actor, after loading `bootstrap` if given. Must run inside an actix `System`.
@@ -15,58 +18,63 @@ impl Node {
         config: NodeConfig,
         bootstrap: Option<SnapshotFeed>,
     ) -> Result<Node, NodeStartError> {
-        let mut arbiters: Vec<Arbiter> = (0..config.apply_threads.max(1)).map(|_| Arbiter::new()).collect();
-        let status_board = Arc::new(StatusBoard::default());
-        let supervise = |actor| Supervision::new(actor, &status_board.restarts, config.restart_policy);
-        let view = Arc::new(ReadView::new(config.shards));
-        let shards = start_shards(&view, &arbiters, (&status_board.restarts, &config));
-        let index_supervision = supervise("search_index");
-        let (search_index, search) =
-            start_search_index(config.search_commit_interval, (&view, index_supervision), &mut arbiters)?;
-        let targets = ApplyTargets {
-            shards: shards.clone(),
-            search_index: search_index.clone(),
-            view,
-            waiters: Arc::default(),
-        };
-        let (view, waiters) = (Arc::clone(&targets.view), Arc::clone(&targets.waiters));
-        let progress = Arc::new(LogProgress::default());
-        if let Some(snapshot) = bootstrap {
-            load_snapshot(&targets, &progress, snapshot).await?;
-        }
-        let reader =
-            LogReader::new(Arc::clone(&log), targets, Arc::clone(&progress), supervise("log_reader"));
-        let log_reader = actix::Supervisor::start(move |_| reader);
+        let started = Instant::now();
+        let mut launcher = Launcher::new(&config);
+        let apply = launcher.start_apply_side(&log, bootstrap).await?;
         let publisher_stats = Arc::new(PublisherStats::default());
-        let publisher = start_publisher(&log, &config, &publisher_stats, supervise("publisher"));
-        let supervisor = start_supervisor(&status_board, &config, supervise("supervisor"), &mut arbiters);
+        let publisher = launcher.start_publisher(&log, &publisher_stats);
+        #[cfg(feature = "machine")]
+        let (machine, machine_sampler) = launcher.start_machine_sampler();
         let snapshots = Arc::new(SnapshotStore::default());
         if let Some(policy) = config.snapshots {
-            let sources = (&view, &progress, &snapshots);
-            start_snapshotter(policy, sources, supervise("snapshotter"), &mut arbiters);
+            let view = &apply.targets.view;
+            launcher.start_snapshotter(
+                policy,
+                SnapshotSources { view, progress: &apply.progress, store: &snapshots },
+            );
         }
-        let (peers, memory_guard) =
-            start_health_beacon(&config.health, &view, &progress, supervise("health_beacon"));
+        let (peers, memory_guard) = launcher.start_health_beacon(&apply.targets.view, &apply.progress);
+        let gauges = Gauges {
+            started,
+            progress: apply.progress,
+            publisher: publisher_stats,
+            restarts: Arc::clone(&launcher.restarts),
+            #[cfg(feature = "machine")]
+            machine,
+        };
+        let running = Running {
+            _log_reader: apply.log_reader,
+            #[cfg(feature = "machine")]
+            _machine_sampler: machine_sampler,
+            _arbiters: launcher.arbiters,
+        };
+        let ApplyTargets { shards, search_index, view, waiters } = apply.targets;
+        let (search, _running) = (apply.search, Arc::new(running));
         Ok(Node {
             config,
             log,
             publisher,
-            log_reader,
             search_index,
             shards,
-            supervisor,
             view,
             search,
             waiters,
-            progress,
-            publisher_stats,
-            status_board,
             snapshots,
             peers,
             memory_guard,
-            _arbiters: Arc::new(arbiters),
+            gauges,
+            _running,
         })
     }
+}
+
+/// The apply side once started: what the log reader feeds (caught up with the snapshot, if
+/// any), the search reader, how far the log is applied, and the reader itself.
+struct ApplySide {
+    targets: ApplyTargets,
+    search: SearchReader,
+    progress: Arc<LogProgress>,
+    log_reader: Addr<LogReader>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,100 +112,151 @@ async fn load_snapshot(
     Ok(())
 }
 
-/// The append side, on the system arbiter (its work is awaiting the log).
-fn start_publisher(
-    log: &Arc<dyn EventLog>,
-    config: &NodeConfig,
-    stats: &Arc<PublisherStats>,
-    supervision: Supervision,
-) -> Addr<Publisher> {
-    let pacing = RecordPacing::new(config.record_interval);
-    let (log, stats) = (Arc::clone(log), Arc::clone(stats));
-    let publisher = Publisher::new(log, config.confirm_timeout, stats, pacing, supervision);
-    actix::Supervisor::start(move |_| publisher)
+/// What the snapshotter reads (the applied bards and how far they go) and where it stores.
+struct SnapshotSources<'a> {
+    view: &'a Arc<ReadView>,
+    progress: &'a Arc<LogProgress>,
+    store: &'a Arc<SnapshotStore>,
 }
 
-/// Shards spread round-robin over the apply arbiters, each over its partition of the view.
-fn start_shards(
-    view: &Arc<ReadView>,
-    arbiters: &[Arbiter],
-    (restarts, config): (&Arc<RestartBoard>, &NodeConfig),
-) -> Vec<Addr<Shard>> {
-    (0..view.shard_count())
-        .map(|number| {
-            let arbiter = &arbiters[number % arbiters.len()];
-            let state = view.shard_state(number);
-            let (restarts, policy) = (Arc::clone(restarts), config.restart_policy);
-            actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-                Shard::new(state, number, &restarts, policy)
-            })
-        })
-        .collect()
+/// Starts the actors: every one supervised on one restart board, the shards spread over the
+/// apply threads, and an actor whose work blocks on a thread of its own.
+struct Launcher<'a> {
+    config: &'a NodeConfig,
+    restarts: Arc<RestartBoard>,
+    /// The apply threads first (`config.apply_threads`), then one per blocking actor.
+    arbiters: Vec<Arbiter>,
 }
 
-/// The index writer gets an arbiter of its own: commits block for milliseconds.
-fn start_search_index(
-    commit_interval: Duration,
-    (view, supervision): (&Arc<ReadView>, Supervision),
-    arbiters: &mut Vec<Arbiter>,
-) -> Result<(Addr<SearchIndex>, SearchReader), SearchError> {
-    let (writer, search) = create_search_index()?;
-    let arbiter = Arbiter::new();
-    let index = SearchIndex::new(writer, commit_interval, Arc::clone(view), supervision);
-    let index = actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| index);
-    arbiters.push(arbiter);
-    Ok((index, search))
-}
-
-/// The supervisor samples sysfs and NVML: its own arbiter, away from HTTP and apply.
-fn start_supervisor(
-    board: &Arc<StatusBoard>,
-    config: &NodeConfig,
-    supervision: Supervision,
-    arbiters: &mut Vec<Arbiter>,
-) -> Addr<Supervisor> {
-    let arbiter = Arbiter::new();
-    let supervisor = Supervisor::new(Arc::clone(board), config.machine.clone(), supervision);
-    let supervisor = actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| supervisor);
-    arbiters.push(arbiter);
-    supervisor
-}
-
-/// Encoding a million-bard snapshot takes a while: its own arbiter.
-fn start_snapshotter(
-    policy: SnapshotPolicy,
-    (view, progress, store): (&Arc<ReadView>, &Arc<LogProgress>, &Arc<SnapshotStore>),
-    supervision: Supervision,
-    arbiters: &mut Vec<Arbiter>,
-) {
-    let arbiter = Arbiter::new();
-    let (view, progress, store) = (Arc::clone(view), Arc::clone(progress), Arc::clone(store));
-    let snapshotter = Snapshotter::new(view, progress, store, policy, supervision);
-    actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| snapshotter);
-    arbiters.push(arbiter);
-}
-
-/// The beacon on the system arbiter (a tick reads two small files), and the relay that carries
-/// beacons to and from the broker beside it.
-fn start_health_beacon(
-    config: &HealthConfig,
-    view: &Arc<ReadView>,
-    progress: &Arc<LogProgress>,
-    supervision: Supervision,
-) -> (Arc<PeerBoard>, Arc<MemoryGuard>) {
-    let sources = HealthSources {
-        progress: Arc::clone(progress),
-        view: Arc::clone(view),
-        board: Arc::default(),
-        guard: Arc::new(MemoryGuard::new(config.refuse_fraction)),
-    };
-    let handles = (Arc::clone(&sources.board), Arc::clone(&sources.guard));
-    let (outbox, receiver) = tokio::sync::watch::channel(None);
-    if let Some(address) = config.beacons.clone() {
-        actix::spawn(crate::log::relay_beacons(address, receiver, Arc::clone(&sources.board)));
+impl<'a> Launcher<'a> {
+    fn new(config: &'a NodeConfig) -> Self {
+        let arbiters = (0..config.apply_threads.max(1)).map(|_| Arbiter::new()).collect();
+        Launcher { config, restarts: Arc::default(), arbiters }
     }
-    let probe = crate::memory::MemoryProbe::new(config.memory_limit);
-    let beacon = HealthBeacon::new(config.identity.clone(), probe, sources, outbox, supervision);
-    actix::Supervisor::start(move |_| beacon);
-    handles
+
+    fn supervise(&self, actor: &'static str) -> Supervision {
+        Supervision::new(actor, &self.restarts, self.config.restart_policy)
+    }
+
+    /// A new thread, kept as long as the node.
+    fn own_arbiter(&mut self) -> ArbiterHandle {
+        let arbiter = Arbiter::new();
+        let handle = arbiter.handle();
+        self.arbiters.push(arbiter);
+        handle
+    }
+
+    /// Shards and the search index, the snapshot applied through them, then the log reader.
+    async fn start_apply_side(
+        &mut self,
+        log: &Arc<dyn EventLog>,
+        bootstrap: Option<SnapshotFeed>,
+    ) -> Result<ApplySide, NodeStartError> {
+        let view = Arc::new(ReadView::new(self.config.shards));
+        let shards = self.start_shards(&view);
+        let mut bootstrap = bootstrap;
+        let shipped = bootstrap.as_mut().and_then(|feed| feed.index.take());
+        let (search_index, search) = self.start_search_index(&view, shipped)?;
+        let targets = ApplyTargets { shards, search_index, view, waiters: Arc::default() };
+        let progress = Arc::new(LogProgress::default());
+        if let Some(snapshot) = bootstrap {
+            load_snapshot(&targets, &progress, snapshot).await?;
+        }
+        let supervision = self.supervise("log_reader");
+        let reader = LogReader::new(Arc::clone(log), targets.clone(), Arc::clone(&progress), supervision);
+        let log_reader = actix::Supervisor::start(move |_| reader);
+        Ok(ApplySide { targets, search, progress, log_reader })
+    }
+
+    /// Shards spread round-robin over the apply arbiters, each over its partition of the view.
+    fn start_shards(&self, view: &Arc<ReadView>) -> Vec<Addr<Shard>> {
+        let apply_threads = self.config.apply_threads.max(1);
+        (0..view.shard_count())
+            .map(|number| {
+                let arbiter = &self.arbiters[number % apply_threads];
+                let state = view.shard_state(number);
+                let (restarts, policy) = (Arc::clone(&self.restarts), self.config.restart_policy);
+                actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                    Shard::new(state, number, &restarts, policy)
+                })
+            })
+            .collect()
+    }
+
+    /// The index writer gets an arbiter of its own: commits block for milliseconds. A snapshot's
+    /// shipped index is opened as is; indexing goes on from its last document.
+    fn start_search_index(
+        &mut self,
+        view: &Arc<ReadView>,
+        shipped: Option<ShippedIndex>,
+    ) -> Result<(Addr<SearchIndex>, SearchReader), SearchError> {
+        let first_unindexed = shipped.as_ref().map_or(0, |shipped| shipped.documents);
+        let (writer, search) = match shipped {
+            Some(shipped) => shipped.open()?,
+            None => create_search_index()?,
+        };
+        let supervision = self.supervise("search_index");
+        let interval = self.config.search_commit_interval;
+        let index = SearchIndex::new(writer, interval, Arc::clone(view), first_unindexed, supervision);
+        let index = actix::Supervisor::start_in_arbiter(&self.own_arbiter(), move |_| index);
+        Ok((index, search))
+    }
+
+    /// The append side, on the system arbiter (its work is awaiting the log).
+    fn start_publisher(&self, log: &Arc<dyn EventLog>, stats: &Arc<PublisherStats>) -> Addr<Publisher> {
+        let pacing = RecordPacing::new(self.config.record_interval);
+        let (log, stats) = (Arc::clone(log), Arc::clone(stats));
+        let supervision = self.supervise("publisher");
+        let publisher = Publisher::new(log, self.config.confirm_timeout, stats, pacing, supervision);
+        actix::Supervisor::start(move |_| publisher)
+    }
+
+    /// The sampler reads sysfs and NVML: its own arbiter, away from HTTP and apply.
+    #[cfg(feature = "machine")]
+    fn start_machine_sampler(&mut self) -> (Arc<LatestMachineSample>, Addr<MachineSampler>) {
+        use crate::actors::machine_sampler::RESTART_NAME;
+        let latest: Arc<LatestMachineSample> = Arc::default();
+        let sampler = MachineSampler::new(
+            Arc::clone(&latest),
+            self.config.machine.clone(),
+            self.supervise(RESTART_NAME),
+        );
+        let sampler = actix::Supervisor::start_in_arbiter(&self.own_arbiter(), move |_| sampler);
+        (latest, sampler)
+    }
+
+    /// A snapshot mark copies nothing (encoding happens when one is asked for): no thread of
+    /// its own.
+    fn start_snapshotter(&mut self, policy: SnapshotPolicy, sources: SnapshotSources) {
+        let (view, progress, store) =
+            (Arc::clone(sources.view), Arc::clone(sources.progress), Arc::clone(sources.store));
+        let snapshotter = Snapshotter::new(view, progress, store, policy, self.supervise("snapshotter"));
+        actix::Supervisor::start(move |_| snapshotter);
+    }
+
+    /// The beacon on the system arbiter (a tick reads two small files), and the relay that
+    /// carries beacons to and from the broker beside it.
+    fn start_health_beacon(
+        &self,
+        view: &Arc<ReadView>,
+        progress: &Arc<LogProgress>,
+    ) -> (Arc<PeerBoard>, Arc<MemoryGuard>) {
+        let health = &self.config.health;
+        let sources = HealthSources {
+            progress: Arc::clone(progress),
+            view: Arc::clone(view),
+            board: Arc::default(),
+            guard: Arc::new(MemoryGuard::new(health.refuse_fraction)),
+        };
+        let handles = (Arc::clone(&sources.board), Arc::clone(&sources.guard));
+        let (outbox, receiver) = tokio::sync::watch::channel(None);
+        if let Some(address) = health.beacons.clone() {
+            actix::spawn(crate::log::relay_beacons(address, receiver, Arc::clone(&sources.board)));
+        }
+        let probe = crate::memory::MemoryProbe::new(health.memory_limit);
+        let supervision = self.supervise("health_beacon");
+        let beacon = HealthBeacon::new(health.identity.clone(), probe, sources, outbox, supervision);
+        actix::Supervisor::start(move |_| beacon);
+        handles
+    }
 }

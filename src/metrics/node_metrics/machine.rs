@@ -1,6 +1,6 @@
-//! The machine facts of the latest `Supervisor` sample as gauges.
+//! The machine facts of the latest `MachineSampler` sample as gauges.
 
-use bardo_actors::machine::MachineSnapshot;
+use bardo_machine::MachineSnapshot;
 
 use super::{Labels, Scrape};
 
@@ -63,7 +63,7 @@ fn cpu_metrics(scrape: &mut Scrape, machine: &MachineSnapshot) {
         "cpu.physical_cores",
         &cpu.physical_cores.clone().map(|n| n as u32),
     );
-    let per_core = |value: fn(&bardo_actors::machine::cpu::CoreSample) -> Option<f64>| {
+    let per_core = |value: fn(&bardo_machine::cpu::CoreSample) -> Option<f64>| {
         cpu.cores
             .iter()
             .filter_map(move |core| value(core).map(|v| (vec![("core", core.index.to_string())], v)))
@@ -109,7 +109,7 @@ fn gpu_metrics(scrape: &mut Scrape, machine: &MachineSnapshot) {
     let Some(gpus) = machine.gpus.value() else {
         return scrape.unavailable.push("gpus");
     };
-    let each = |value: fn(&bardo_actors::machine::gpu::GpuDevice) -> Option<f64>| -> Vec<(Labels, f64)> {
+    let each = |value: fn(&bardo_machine::gpu::GpuDevice) -> Option<f64>| -> Vec<(Labels, f64)> {
         gpus.iter().filter_map(|gpu| value(gpu).map(|v| (vec![("gpu", gpu.index.to_string())], v))).collect()
     };
     let temperature = each(|gpu| gpu.temperature_celsius.value().map(|c| f64::from(*c)));
@@ -126,7 +126,7 @@ fn memory_metrics(scrape: &mut Scrape, machine: &MachineSnapshot) {
     let Some(memory) = machine.memory.value() else {
         return scrape.unavailable.push("memory");
     };
-    let as_f64 = |fact: &bardo_actors::machine::Fact<u64>| fact.clone().map(|bytes| bytes as f64);
+    let as_f64 = |fact: &bardo_machine::Fact<u64>| fact.clone().map(|bytes| bytes as f64);
     scrape.fact(
         "bardo_memory_total_bytes",
         "Machine memory",

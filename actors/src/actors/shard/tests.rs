@@ -105,7 +105,7 @@ async fn a_batch_survives_a_shard_failing_halfway_through_it() {
     let (writer, _) = crate::search::create_search_index().unwrap();
     let supervision = Supervision::new("search_index", &board, policy);
     let index =
-        SearchIndex::new(writer, std::time::Duration::from_millis(10), Arc::clone(&view), supervision);
+        SearchIndex::new(writer, std::time::Duration::from_millis(10), Arc::clone(&view), 0, supervision);
     let search_index = actix::Supervisor::start(move |_| index);
     let targets = ApplyTargets {
         shards: shards.clone(),

@@ -11,16 +11,9 @@ use super::cloud::{detect_provider, identify_with};
 use super::metadata::Placement;
 use super::*;
 
-/// `actors/tests/fixtures/machine`, whether built as part of the actors crate
-/// or included by absolute `#[path]` from a scratch crate (then `file!()` is absolute).
+/// `machine/tests/fixtures`: one folder per machine, mounted as `MachineConfig::root`.
 fn fixtures_dir() -> PathBuf {
-    let from_manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/machine");
-    if from_manifest.is_dir() {
-        return from_manifest;
-    }
-    let this_file = Path::new(file!());
-    let actors_dir = this_file.ancestors().nth(3).expect("src/machine/tests.rs has 3 parents");
-    actors_dir.join("tests/fixtures/machine")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// Loads `<fixture>/env` (`KEY=VALUE` lines) when present.
@@ -170,7 +163,7 @@ fn write_energy(root: &Path, zone: &str, microjoules: u64) {
 
 #[test]
 fn thermal_zones_are_read_in_degrees_celsius() {
-    let mut sampler = MachineSampler::with_parts(
+    let mut sampler = MachineProbe::with_parts(
         fixture_config("thermal-powercap"),
         Box::new(ManualClock::default()),
         no_nvml(),
@@ -200,7 +193,7 @@ fn rapl_watts_come_from_two_samples_on_the_injected_clock() {
     copy_tree(&fixtures_dir().join("thermal-powercap"), &root);
     let clock = ManualClock::default();
     let mut sampler =
-        MachineSampler::with_parts(MachineConfig::for_root(&root), Box::new(clock.clone()), no_nvml());
+        MachineProbe::with_parts(MachineConfig::for_root(&root), Box::new(clock.clone()), no_nvml());
     sampler.set_gflops(Fact::Value(50.0));
 
     let first = sampler.sample();
@@ -226,7 +219,7 @@ fn rapl_watts_come_from_two_samples_on_the_injected_clock() {
 
 #[test]
 fn frequencies_fall_back_to_cpuinfo_under_the_root() {
-    let mut sampler = MachineSampler::with_parts(
+    let mut sampler = MachineProbe::with_parts(
         fixture_config("thermal-powercap"),
         Box::new(ManualClock::default()),
         no_nvml(),
@@ -245,14 +238,14 @@ fn frequencies_fall_back_to_cpuinfo_under_the_root() {
 #[test]
 fn sampler_reports_missing_nvml_with_the_documented_reason() {
     let mut sampler =
-        MachineSampler::with_parts(fixture_config("localhost"), Box::new(ManualClock::default()), no_nvml());
+        MachineProbe::with_parts(fixture_config("localhost"), Box::new(ManualClock::default()), no_nvml());
     let reason = sampler.sample().gpus.reason().map(str::to_string).expect("no NVML");
     assert!(reason.starts_with("NVML not available: "), "{reason}");
 }
 
 #[test]
 fn real_machine_snapshot_serializes_every_field() {
-    let mut sampler = MachineSampler::new(MachineConfig::from_process());
+    let mut sampler = MachineProbe::new(MachineConfig::from_process());
     sampler.set_gflops(measure_gflops(Duration::from_millis(20)));
     std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL + Duration::from_millis(20));
     let _first = sampler.sample();

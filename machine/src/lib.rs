@@ -1,6 +1,9 @@
-//! Machine self-knowledge for `GET /status`: cloud placement, CPU, heat,
-//! power, GFLOPS, GPU, memory and network — each field a measured value or
-//! an explicit `{"unavailable": "<reason>"}`.
+//! bardo's machine self-knowledge for `GET /status` and `/metrics`: cloud
+//! placement, CPU, heat, power, GFLOPS, GPU, memory and network — each field a
+//! measured value or an explicit `{"unavailable": "<reason>"}`.
+//!
+//! [`MachineProbe::sample`] is blocking (a few dozen small files, NVML): the
+//! `MachineSampler` actor of `bardo-actors` calls it on its own thread.
 //!
 //! `MachineConfig::root` redirects the files this module reads itself (DMI,
 //! `/sys/hypervisor`, thermal zones, powercap, cpufreq, `/proc/cpuinfo`);
@@ -126,8 +129,8 @@ pub struct MachineSnapshot {
     pub network: Fact<Vec<InterfaceTraffic>>,
 }
 
-/// Samples the machine; owned by one thread (the supervisor), called every few seconds.
-pub struct MachineSampler {
+/// Samples the machine; owned by one thread (the `MachineSampler` actor), called every few seconds.
+pub struct MachineProbe {
     clock: Box<dyn Clock>,
     cloud: CloudIdentity,
     system: Result<System, String>,
@@ -140,11 +143,11 @@ pub struct MachineSampler {
     gflops: Fact<f64>,
 }
 
-impl MachineSampler {
+impl MachineProbe {
     /// Detects the cloud once (markers do not change while running), loads
     /// NVML once, and takes the CPU baseline that usage is measured against.
     pub fn new(config: MachineConfig) -> Self {
-        MachineSampler::with_parts(config, Box::new(MonotonicClock::new()), GpuProbe::new())
+        MachineProbe::with_parts(config, Box::new(MonotonicClock::new()), GpuProbe::new())
     }
 
     /// `new` with an injected clock and GPU probe (for deterministic tests).
@@ -157,7 +160,7 @@ impl MachineSampler {
         }
         let cloud = cloud::identify(&config);
         tracing::info!(provider = cloud.provider.label(), evidence = %cloud.evidence, "cloud detected");
-        MachineSampler {
+        MachineProbe {
             clock,
             cloud,
             system,
@@ -230,10 +233,10 @@ fn unix_millis() -> Fact<u64> {
     }
 }
 
-/// The supervisor moves the sampler onto its own thread.
+/// The `MachineSampler` actor moves the probe onto its own thread.
 const _: fn() = || {
     fn assert_send<T: Send>() {}
-    assert_send::<MachineSampler>();
+    assert_send::<MachineProbe>();
 };
 
 #[cfg(test)]
