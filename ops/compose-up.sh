@@ -83,6 +83,10 @@ fresh_up() {
   dc down -v --remove-orphans >"$RUN/down.log" 2>&1 || true
   preflight_ports
   preflight_nofile
+  if [ -n "${BARDO_COMPOSE_OVERRIDE:-}" ]; then # experiments only: a run with it is not the file's
+    COMPOSE+=(-f "$BARDO_COMPOSE_OVERRIDE")
+    say "EXPERIMENT: docker-compose.yml overridden by $BARDO_COMPOSE_OVERRIDE for this run"
+  fi
   export BARDO_GIT_COMMIT="${BARDO_GIT_COMMIT:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}"
   local started=$SECONDS
   say "docker compose build (BuildKit on the engine; log $RUN/build.log)"
@@ -320,6 +324,9 @@ cmd_bench() {
   echo "== per container over the run ($((SECONDS - started)) s), from the engine's cgroup v1 files"
   report "$RUN/bench.0" "$RUN/bench.1" "$((SECONDS - started))" | tee "$RUN/bench.stats"
   docker stats --no-stream --format 'table {{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}' | tee -a "$RUN/bench.stats"
+  dc ps -a --format '{{.Service}} {{.Status}}' >>"$RUN/bench.stats" 2>&1 || true
+  dc logs --no-color >"$RUN/bench.logs" 2>&1 || true
+  say "containers' logs kept in $RUN/bench.logs"
   return "$rc"
 }
 

@@ -58,3 +58,6 @@ bash ops/fuzz.sh 20000
 
 step "fault drills under load: kill -9 api1, broker restart, replica restart, site-B partition, OOM"
 bash ops/drills/run-all.sh --fast
+
+step "the deliverable on a real Docker engine: local base images, the Dockerfile built, docker compose up, smoke through nginx, down"
+RABBITMQ_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_hex(16))')" bash ops/compose-up.sh smoke
