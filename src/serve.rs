@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::{web, HttpServer};
 use anyhow::Context as _;
-use bardo_actors::actors::log_reader::SEGMENT_START_OFFSETS;
+use bardo_actors::actors::log_reader::{OnLogGap, SEGMENT_START_OFFSETS};
 use bardo_actors::actors::BeaconIdentity;
 use bardo_actors::actors::SnapshotPolicy;
 use bardo_actors::log::BeaconAddress;
@@ -40,6 +40,8 @@ pub fn node_config(args: &ServeArgs, role: Role) -> NodeConfig {
     let default_interval = if args.amqp_url.is_some() { BROKER_RECORD_INTERVAL_MS } else { 0 };
     config.record_interval = Duration::from_millis(args.record_interval_ms.unwrap_or(default_interval));
     config.search_commit_interval = Duration::from_millis(args.search_commit_ms.clamp(1, 1000));
+    // A process that finds a hole in the log restarts itself from a snapshot that covers it.
+    config.on_log_gap = OnLogGap::RestartProcess;
     config.machine.region = args.region.clone();
     config.machine.zone = args.zone.clone();
     config

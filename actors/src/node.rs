@@ -11,6 +11,7 @@ use actix::prelude::*;
 use bardo_machine::MachineConfig;
 use uuid::Uuid;
 
+pub use crate::actors::log_reader::OnLogGap;
 use crate::actors::{
     Append, BeaconIdentity, CommitNow, LogProgress, LogReader, Publisher, PublisherStats, ReportShard,
     SearchCommitError, SearchIndex, Shard, ShardReport, SnapshotPolicy, SnapshotStore,
@@ -69,6 +70,8 @@ pub struct NodeConfig {
     pub restart_policy: RestartPolicy,
     /// Beacons to the other nodes of the log, and the memory guard.
     pub health: HealthConfig,
+    /// What to do when retention removed records this node never applied.
+    pub on_log_gap: OnLogGap,
 }
 
 /// Who this node tells its peers it is, where the beacons go, and when creates are refused.
@@ -110,6 +113,7 @@ impl Default for NodeConfig {
             machine: MachineConfig::from_process(),
             restart_policy: RestartPolicy::default(),
             health: HealthConfig::default(),
+            on_log_gap: OnLogGap::default(),
         }
     }
 }

@@ -49,8 +49,13 @@ CLUSTER_ENV = {
     "BARDO_CLUSTER_WAN_IF": "bardo-dw",
     "BARDO_CLUSTER_WAN_NET": "10.78.0",
     "BARDO_CLUSTER_CGROUP": "bardo-drills",
-    # Snapshots often enough that a restarted API bootstraps from one plus the tail.
-    "BARDO_SNAPSHOT_EVERY_SECONDS": "5",
+    # Snapshots often enough that a restarted instance bootstraps from one plus the tail...
+    "BARDO_SNAPSHOT_EVERY_SECONDS": "1",
+    # ...and a retention so small that the broker removes the log's head during every drill:
+    # each drill then proves that nothing acknowledged is lost when retention cuts (an instance
+    # restarted after the cut, or one that fell behind it, takes a snapshot covering it).
+    "BARDO_STREAM_MAX_BYTES": str(96 << 10),
+    "BARDO_STREAM_SEGMENT_BYTES": str(16 << 10),
 }
 for _key, _value in CLUSTER_ENV.items():
     os.environ.setdefault(_key, _value)
@@ -175,7 +180,8 @@ class Drill:
         logfile = RUN / f"{service}.log"
         text = logfile.read_text(errors="replace") if logfile.exists() else ""
         if "snapshot loaded" in text:
-            self.notes.append(f"{service} bootstrapped from the replica's snapshot + tail")
+            source = "an API's" if service == "replica" else "a"
+            self.notes.append(f"{service} bootstrapped from {source} snapshot + tail")
         elif "no snapshot yet" in text or "applying the log from its first record" in text:
             self.notes.append(f"{service} rebuilt from the log's first record")
         return took
@@ -236,6 +242,31 @@ class Drill:
             previous = counts
             time.sleep(0.5)
         self.failures.append(f"the log did not drain within {timeout:.0f} s")
+
+    def retention(self) -> dict:
+        """Where the retained log starts now (`bardo replay --json`): a drill whose log was never
+        cut proves nothing about retention, and fails. Also notes instances that found the log
+        cut ahead of them and restarted in place from a snapshot."""
+        user = ENV.get("BARDO_RABBITMQ_USER", "bardo")
+        password = ENV.get("BARDO_RABBITMQ_PASSWORD", "bardo-local-only")
+        stream = (RUN / "stream").read_text().strip()
+        done = subprocess.run([str(ROOT / "target/release/bardo"), "replay", "--json", "--stream", stream,
+                               "--amqp-url", f"amqp://{user}:{password}@127.0.0.1:5672/%2f"],
+                              capture_output=True, text=True, timeout=120)
+        replay = json.loads(done.stdout) if done.stdout.strip() else {}
+        first, end = replay.get("retained_from"), replay.get("end_offset_at_start")
+        if not first:
+            self.failures.append(f"retention never cut the log (it starts at {first}): nothing proven")
+        else:
+            self.notes.append(f"retention removed offsets 0..{first} of {end}")
+        for service in INSTANCES:
+            logfile = RUN / f"{service}.log"
+            text = logfile.read_text(errors="replace") if logfile.exists() else ""
+            restarts = text.count("restarting this process to bootstrap from a snapshot")
+            if restarts:
+                self.notes.append(f"{service} found the log cut ahead of it and restarted in place "
+                                  f"{restarts}x from a snapshot")
+        return {"retained_from": first, "end_offset": end}
 
     def read_ledger(self) -> list[dict]:
         with open(self.ledger) as file:
@@ -358,6 +389,7 @@ class Drill:
             self.drain()
             entries = self.read_ledger()
             result.update(self.check(entries))
+            result["retention"] = self.retention()
             result["statuses"] = self.statuses(entries)
             result["recovery"] = self.recovery(entries)
         except Exception as error:  # noqa: BLE001 - a drill reports whatever broke

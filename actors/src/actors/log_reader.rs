@@ -18,6 +18,10 @@ use crate::state::{shard_for, Applied, Outcome};
 use crate::supervision::{guarded, Supervisable, Supervision};
 use crate::waiters::OutcomeWaiters;
 
+mod on_gap;
+
+pub use on_gap::{OnLogGap, MAX_RESTARTS_IN_PLACE, RESTARTS_VARIABLE};
+
 /// Offsets a stream spends at each segment start that carry no record (its tracking chunk).
 pub const SEGMENT_START_OFFSETS: Offset = 1;
 
@@ -68,6 +72,7 @@ pub struct LogReader {
     targets: ApplyTargets,
     progress: Arc<LogProgress>,
     supervision: Supervision,
+    on_gap: OnLogGap,
 }
 
 impl LogReader {
@@ -76,8 +81,9 @@ impl LogReader {
         targets: ApplyTargets,
         progress: Arc<LogProgress>,
         supervision: Supervision,
+        on_gap: OnLogGap,
     ) -> Self {
-        LogReader { log, targets, progress, supervision }
+        LogReader { log, targets, progress, supervision, on_gap }
     }
 
     fn decode(&self, entries: Vec<LogEntry>) -> Result<(Vec<Event>, Option<Offset>), LogGap> {
@@ -119,8 +125,8 @@ impl StreamHandler<Result<Vec<LogEntry>, LogError>> for LogReader {
             Some(Ok((events, Some(last)))) => (events, last),
             Some(Ok((_, None))) | None => return,
             Some(Err(gap)) => {
-                tracing::error!(%gap, "this node cannot hold a complete state; stopping");
-                return System::current().stop_with_code(LOG_GAP_EXIT_CODE);
+                tracing::error!(%gap, "this node cannot hold a complete state");
+                return self.on_gap.act(&gap);
             }
         };
         let apply = apply_batch(self.targets.clone(), events);

@@ -163,7 +163,9 @@ impl<'a> Launcher<'a> {
             load_snapshot(&targets, &progress, snapshot).await?;
         }
         let supervision = self.supervise("log_reader");
-        let reader = LogReader::new(Arc::clone(log), targets.clone(), Arc::clone(&progress), supervision);
+        let on_gap = self.config.on_log_gap;
+        let reader =
+            LogReader::new(Arc::clone(log), targets.clone(), Arc::clone(&progress), supervision, on_gap);
         let log_reader = actix::Supervisor::start(move |_| reader);
         Ok(ApplySide { targets, search, progress, log_reader })
     }
