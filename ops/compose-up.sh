@@ -75,13 +75,12 @@ print(max([int(s.get("ulimits", {}).get("nofile", {}).get("hard", 0)) for s in s
 }
 
 # ---------------------------------------------------------------- up / down
-# fresh_up: from nothing (`down -v` first: the broker's tmpfs, so the log, starts empty), the
-# image built by the engine (timed apart), then `up --build -d --wait` until every healthcheck passes.
+# fresh_up: the image built by the engine (timed apart; no host port needed), then under the
+# ports lock `down -v` (the broker's tmpfs, so the log, starts empty) and `up --build -d --wait`
+# until every healthcheck passes.
 fresh_up() {
   mkdir -p "$RUN"
   bash ops/docker-engine.sh ensure 8>&-
-  dc down -v --remove-orphans >"$RUN/down.log" 2>&1 || true
-  preflight_ports
   preflight_nofile
   if [ -n "${BARDO_COMPOSE_OVERRIDE:-}" ]; then # experiments only: a run with it is not the file's
     COMPOSE+=(-f "$BARDO_COMPOSE_OVERRIDE")
@@ -94,6 +93,9 @@ fresh_up() {
     { tail -40 "$RUN/build.log" >&2; die "docker compose build failed (full log $RUN/build.log)"; }
   BUILD_S=$((SECONDS - started))
   say "image bardo:local built in $BUILD_S s"
+  lock_ports # from here on, host ports are bound
+  dc down -v --remove-orphans >"$RUN/down.log" 2>&1 || true
+  preflight_ports
   started=$SECONDS
   if ! "${NICE[@]}" "${COMPOSE[@]}" --progress plain up --build -d --wait --wait-timeout "$WAIT" >"$RUN/up.log" 2>&1; then
     tail -30 "$RUN/up.log" >&2
@@ -156,7 +158,10 @@ for name, svc in json.load(sys.stdin)["services"].items():
     lim = svc["deploy"]["resources"]["limits"]
     print(name, "%d/100000 %s" % (round(float(lim["cpus"]) * 100000), lim["memory"]))')
   [ "$(dc exec -T api1 id -u)" = 10001 ] && ok "api1 runs as uid 10001 (user bardo), not root" || fail "api1 is not uid 10001"
-  got=$(curl -sS -m 5 "$NGINX/status" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("git_commit"))')
+  got=$(curl -sS -m 5 "$NGINX/status" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(s.get("git_commit") or s.get("identity", {}).get("git_commit"))')
   [ "$got" = "$BARDO_GIT_COMMIT" ] && ok "/status through nginx shows the commit built into the image ($got)" ||
     fail "/status git_commit '$got', built from $BARDO_GIT_COMMIT"
 }
@@ -294,7 +299,6 @@ cmd_stats() {
 # ---------------------------------------------------------------- commands
 cmd_smoke() {
   need_password smoke
-  lock_ports
   local started=$SECONDS
   trap 'dc down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
   fresh_up
@@ -310,10 +314,26 @@ cmd_smoke() {
   say "smoke passed in $((SECONDS - started)) s (build $BUILD_S s, up $UP_S s)"
 }
 
+# clean_source: a benchmark builds exactly the commit it records, not a working tree that may
+# hold uncommitted edits (git archive of HEAD into $RUN/src; results copied back afterwards).
+clean_source() {
+  local src="$RUN/src"
+  BARDO_GIT_COMMIT=$(git rev-parse --short=12 HEAD)
+  export BARDO_GIT_COMMIT
+  [ -z "$(git status --porcelain --untracked-files=no)" ] && return 0
+  say "the working tree has uncommitted edits: benchmarking HEAD $BARDO_GIT_COMMIT from a clean export ($src)"
+  rm -rf "$src"
+  mkdir -p "$src"
+  git archive HEAD | tar -x -C "$src"
+  RESULTS_BACK="$PWD/stress-test/results"
+  cd "$src"
+}
+
 cmd_bench() {
   local profile=${1:-tournament} rc=0 started
   need_password bench
-  lock_ports
+  mkdir -p "$RUN"
+  clean_source
   trap 'dc down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
   fresh_up
   reset_peaks
@@ -327,12 +347,13 @@ cmd_bench() {
   dc ps -a --format '{{.Service}} {{.Status}}' >>"$RUN/bench.stats" 2>&1 || true
   dc logs --no-color >"$RUN/bench.logs" 2>&1 || true
   say "containers' logs kept in $RUN/bench.logs"
+  if [ -n "${RESULTS_BACK:-}" ]; then mkdir -p "$RESULTS_BACK" && cp -r stress-test/results/. "$RESULTS_BACK/"; fi
   return "$rc"
 }
 
 case "${1:-smoke}" in
   smoke) cmd_smoke ;;
-  up) need_password up; lock_ports; fresh_up; say "left running (ops/compose-up.sh down)" ;;
+  up) need_password up; fresh_up; say "left running (ops/compose-up.sh down)" ;;
   down) lock_ports; cmd_down ;;
   bench) cmd_bench "${2:-tournament}" ;;
   stats) cmd_stats "${2:-2}" ;;

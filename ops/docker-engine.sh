@@ -110,7 +110,7 @@ start_engine() {
   die "dockerd could not be started (see $LOG above); the Docker engine is not usable on this machine"
 }
 
-compose_version() { docker compose version --short 2>/dev/null | sed 's/^v//'; }
+compose_version() { docker compose version --short 2>/dev/null | sed "s/^v//" || true; }
 
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
 
@@ -123,10 +123,12 @@ ensure_compose() {
   command -v go >/dev/null || die "go is missing: it builds the Docker Compose plugin from its Go module"
   say "building Docker Compose $COMPOSE_VERSION from its Go module (installed ${have:-none}, need >= $COMPOSE_MIN)"
   bin=$(mktemp -d)
-  (cd "$bin" && GOBIN="$bin" CGO_ENABLED=0 nice -n "$NICE" go install -trimpath \
+  if ! (cd "$bin" && GOBIN="$bin" CGO_ENABLED=0 nice -n "$NICE" go install -trimpath \
     -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_VERSION" \
-    "github.com/docker/compose/v2/cmd@$COMPOSE_VERSION") ||
+    "github.com/docker/compose/v2/cmd@$COMPOSE_VERSION") >"$bin/go.log" 2>&1; then
+    tail -20 "$bin/go.log" >&2
     die "go install github.com/docker/compose/v2/cmd@$COMPOSE_VERSION failed (Go module proxy reachable?)"
+  fi
   mkdir -p "$PLUGIN_DIR"
   install -m 0755 "$bin/cmd" "$PLUGIN_DIR/docker-compose"
   rm -rf "$bin"
