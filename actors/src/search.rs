@@ -1,14 +1,24 @@
-//! Substring search over an in-RAM tantivy index of character trigrams.
+//! Substring search over an in-RAM tantivy index of character trigrams, and of stack names.
 //!
-//! Every text (apelido, nome, each stack element: separate values, so no gram spans two) is
-//! case-folded and padded with two end sentinels before it is cut into trigrams, so that every
-//! character of the text starts a gram. A term of 3 characters or more is found by requiring
-//! every trigram it contains; a shorter one is a prefix of some gram, and the grams with that
-//! prefix are read from the term dictionary. Candidates are then verified against the stored
-//! record with an exact folded `contains`, which removes the false positives.
+//! Apelido and nome (separate values, so no gram spans two) are case-folded and padded with two
+//! end sentinels before they are cut into trigrams, so that every character of a text starts a
+//! gram. A term of 3 characters or more is found by requiring every trigram it contains; a
+//! shorter one is a prefix of some gram, and the grams with that prefix are read from the term
+//! dictionary.
+//!
+//! Stack elements repeat: a few dozen technologies across millions of bards. A name of the
+//! shared vocabulary is indexed whole, once per bard (one posting, not one per trigram), in a
+//! field of its own; a search walks that field's few distinct terms and reads the postings of
+//! every one that contains the term. Names past [`MAX_WHOLE_STACK_TERMS`] (hostile input) are
+//! cut into trigrams like the texts, so the walk stays short. Every search takes both paths,
+//! so a name indexed either way is found.
+//!
+//! Candidates are then verified against the stored record with an exact folded `contains`,
+//! which removes the false positives.
 //!
 //! Measured (`examples/index_variants.rs`, 1 M tournament bards): trigrams alone take 120 index
-//! bytes per bard against 194 for the 1–3-gram layout, and search as fast.
+//! bytes per bard against 194 for the 1–3-gram layout, and search as fast; whole stack names
+//! bring it further down (ops/bench/RESULTS.md).
 
 mod merge_policy;
 mod shipping;
@@ -34,7 +44,10 @@ use crate::model::{fold_case, Bard, FOLD_GROWTH, MAX_NOME_CHARS};
 use crate::read_view::{ReadGuard, ReadView};
 
 const TEXT_FIELD: &str = "text";
+const STACK_FIELD: &str = "stack";
 const SEQUENCE_FIELD: &str = "sequence";
+/// Vocabulary codes below this are indexed as whole terms (bounds the term walk of a search).
+pub const MAX_WHOLE_STACK_TERMS: u32 = 4096;
 const TOKENIZER: &str = "trigrams";
 /// Characters per gram.
 const GRAM_CHARS: usize = 3;
@@ -60,30 +73,44 @@ impl From<std::io::Error> for SearchError {
 pub struct SearchWriter {
     writer: IndexWriter<TantivyDocument>,
     reader: IndexReader,
-    text: Field,
-    sequence: Field,
+    fields: Fields,
     uncommitted: usize,
+}
+
+/// The schema's fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fields {
+    /// Trigrams of apelido, nome and stack names outside the vocabulary.
+    text: Field,
+    /// Whole folded stack names of the vocabulary.
+    stack: Field,
+    /// The bard's read-view number (a fast field).
+    sequence: Field,
 }
 
 /// The read half: cheap to clone, used by HTTP handlers.
 #[derive(Clone)]
 pub struct SearchReader {
     reader: IndexReader,
-    text: Field,
+    fields: Fields,
     /// The index's files as written, footers included (the index's own directory strips
     /// them on read): what a snapshot ships.
     files: RamDirectory,
 }
 
-fn schema() -> (Schema, Field, Field) {
+fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
-    let indexing = TextFieldIndexing::default()
-        .set_tokenizer(TOKENIZER)
-        .set_index_option(IndexRecordOption::Basic)
-        .set_fieldnorms(false);
-    let text = builder.add_text_field(TEXT_FIELD, TextOptions::default().set_indexing_options(indexing));
+    let indexed_with = |tokenizer| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false);
+        TextOptions::default().set_indexing_options(indexing)
+    };
+    let text = builder.add_text_field(TEXT_FIELD, indexed_with(TOKENIZER));
+    let stack = builder.add_text_field(STACK_FIELD, indexed_with("raw"));
     let sequence = builder.add_u64_field(SEQUENCE_FIELD, FAST);
-    (builder.build(), text, sequence)
+    (builder.build(), Fields { text, stack, sequence })
 }
 
 /// Nothing is stored in tantivy's document store (records live in the shards): no compression
@@ -98,17 +125,16 @@ fn settings() -> IndexSettings {
 
 /// Creates an empty in-RAM index and its two halves.
 pub fn create_search_index() -> Result<(SearchWriter, SearchReader), SearchError> {
-    let (schema, text, sequence) = schema();
+    let (schema, fields) = schema();
     let files = RamDirectory::create();
     let index = Index::builder().schema(schema).settings(settings()).open_or_create(files.clone())?;
-    open_halves(index, files, text, sequence, BoundedMerges::default())
+    open_halves(index, files, fields, BoundedMerges::default())
 }
 
 fn open_halves(
     index: Index,
     files: RamDirectory,
-    text: Field,
-    sequence: Field,
+    fields: Fields,
     merges: BoundedMerges,
 ) -> Result<(SearchWriter, SearchReader), SearchError> {
     let trigrams = NgramTokenizer::new(GRAM_CHARS, GRAM_CHARS, false)?;
@@ -122,8 +148,8 @@ fn open_halves(
     let writer = index.writer_with_options(options)?;
     writer.set_merge_policy(Box::new(merges));
     let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-    let read_half = SearchReader { reader: reader.clone(), text, files };
-    Ok((SearchWriter { writer, reader, text, sequence, uncommitted: 0 }, read_half))
+    let read_half = SearchReader { reader: reader.clone(), fields, files };
+    Ok((SearchWriter { writer, reader, fields, uncommitted: 0 }, read_half))
 }
 
 /// A text as indexed: folded, with the end sentinels.
@@ -137,10 +163,17 @@ impl SearchWriter {
     /// Queues a bard for indexing; it becomes searchable at the next `commit`.
     pub fn add(&mut self, sequence: u64, bard: &Bard) -> Result<(), SearchError> {
         let mut document = TantivyDocument::new();
-        for text in bard.searchable_texts() {
-            document.add_text(self.text, indexed_text(text));
+        let Fields { text, stack, sequence: sequence_field } = self.fields;
+        for value in [&*bard.apelido, &*bard.nome] {
+            document.add_text(text, indexed_text(value));
         }
-        document.add_u64(self.sequence, sequence);
+        for name in bard.stack.iter().flat_map(|names| names.iter()) {
+            match crate::store::vocabulary::code_of(name) {
+                Some(code) if code < MAX_WHOLE_STACK_TERMS => document.add_text(stack, fold_case(name)),
+                _ => document.add_text(text, indexed_text(name)),
+            }
+        }
+        document.add_u64(sequence_field, sequence);
         self.writer.add_document(document)?;
         self.uncommitted += 1;
         Ok(())
@@ -212,8 +245,12 @@ impl SearchReader {
             return Ok(vec![]);
         }
         let bards = view.read();
-        let mut found = vec![];
+        let (mut found, mut seen) = (vec![], HashSet::new());
         let mut verify = |sequence| {
+            // A bard may come up through both paths, and through several grams or names.
+            if !seen.insert(sequence) {
+                return ControlFlow::Continue(());
+            }
             if let Some(Some(bard)) = verified(&bards, sequence, &term) {
                 found.push(bard);
             }
@@ -223,10 +260,12 @@ impl SearchReader {
                 ControlFlow::Continue(())
             }
         };
-        if term.chars().count() < GRAM_CHARS {
-            self.for_each_prefixed(&term, verify)?;
-        } else {
-            self.for_each_candidate(&*self.query_for(&term), &mut verify)?;
+        if self.for_each_stack_match(&term, &mut verify)?.is_continue() {
+            if term.chars().count() < GRAM_CHARS {
+                self.for_each_prefixed(&term, verify)?;
+            } else {
+                self.for_each_candidate(&*self.query_for(&term), &mut verify)?;
+            }
         }
         Ok(found)
     }
@@ -238,7 +277,7 @@ impl SearchReader {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = grams
             .iter()
             .map(|gram| {
-                let term = Term::from_field_text(self.text, gram);
+                let term = Term::from_field_text(self.fields.text, gram);
                 let query: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
                 (Occur::Must, query)
             })
@@ -281,49 +320,73 @@ impl SearchReader {
         mut visit: impl FnMut(u64) -> ControlFlow<()>,
     ) -> Result<(), SearchError> {
         let searcher = self.reader.searcher();
-        let mut seen = HashSet::new();
         for segment in searcher.segment_readers() {
-            let flow = self.walk_prefix(segment, folded_term, &mut |sequence| {
-                if seen.insert(sequence) {
-                    visit(sequence)
-                } else {
-                    ControlFlow::Continue(())
-                }
-            })?;
-            if flow.is_break() {
+            let (field, range) = (self.fields.text, prefix_range(folded_term));
+            if walk_terms(segment, field, range, |_| true, &mut visit)?.is_break() {
                 break;
             }
         }
         Ok(())
     }
 
-    fn walk_prefix(
+    /// Every whole stack name that contains the term: the documents of each, segment by segment.
+    fn for_each_stack_match(
         &self,
-        segment: &SegmentReader,
-        prefix: &str,
+        folded_term: &str,
         visit: &mut impl FnMut(u64) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, SearchError> {
-        let sequences = segment.fast_fields().u64(SEQUENCE_FIELD)?;
-        let inverted = segment.inverted_index(self.text)?;
-        // UTF-8 never contains 0xFF: every key with this prefix sorts below prefix + 0xFF.
-        let mut upper = prefix.as_bytes().to_vec();
-        upper.push(0xFF);
-        let mut grams = inverted.terms().range().ge(prefix.as_bytes()).lt(&upper).into_stream()?;
-        while grams.advance() {
-            let mut postings =
-                inverted.read_postings_from_terminfo(grams.value(), IndexRecordOption::Basic)?;
-            let mut doc = postings.doc();
-            while doc != TERMINATED {
-                if let Some(sequence) = sequences.first(doc) {
-                    if visit(sequence).is_break() {
-                        return Ok(ControlFlow::Break(()));
-                    }
-                }
-                doc = postings.advance();
+        let searcher = self.reader.searcher();
+        let needle = folded_term.as_bytes();
+        let contains = |name: &[u8]| name.windows(needle.len()).any(|window| window == needle);
+        for segment in searcher.segment_readers() {
+            if walk_terms(segment, self.fields.stack, (vec![], None), contains, visit)?.is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
         Ok(ControlFlow::Continue(()))
     }
+}
+
+/// The keys that start with `prefix`: from it to just below prefix + 0xFF (UTF-8 never
+/// contains 0xFF).
+fn prefix_range(prefix: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+    let mut upper = prefix.as_bytes().to_vec();
+    upper.push(0xFF);
+    (prefix.as_bytes().to_vec(), Some(upper))
+}
+
+/// The documents of every term of `field` in `range` (from, below) that `wanted` accepts, as
+/// sequence numbers, until `visit` says stop.
+fn walk_terms(
+    segment: &SegmentReader,
+    field: Field,
+    (from, below): (Vec<u8>, Option<Vec<u8>>),
+    wanted: impl Fn(&[u8]) -> bool,
+    visit: &mut impl FnMut(u64) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, SearchError> {
+    let sequences = segment.fast_fields().u64(SEQUENCE_FIELD)?;
+    let inverted = segment.inverted_index(field)?;
+    let range = inverted.terms().range().ge(from);
+    let mut terms = match below {
+        Some(below) => range.lt(below).into_stream()?,
+        None => range.into_stream()?,
+    };
+    while terms.advance() {
+        if !wanted(terms.key()) {
+            continue;
+        }
+        let mut postings = inverted.read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)?;
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if let Some(sequence) = sequences.first(doc) {
+                if visit(sequence).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(ControlFlow::Continue(()))
 }
 
 /// The bard with this sequence if it really contains the term (`None` inside: it does not;

@@ -192,9 +192,14 @@ impl<'a> Launcher<'a> {
         view: &Arc<ReadView>,
         shipped: Option<ShippedIndex>,
     ) -> Result<(Addr<SearchIndex>, SearchReader), SearchError> {
-        let first_unindexed = shipped.as_ref().map_or(0, |shipped| shipped.documents);
-        let (writer, search) = match shipped {
-            Some(shipped) => shipped.open()?,
+        let documents = shipped.as_ref().map_or(0, |shipped| shipped.documents);
+        let opened = shipped.map(ShippedIndex::open).transpose().unwrap_or_else(|error| {
+            tracing::warn!(%error, "the snapshot's index does not open here: indexing every bard");
+            None
+        });
+        let first_unindexed = if opened.is_some() { documents } else { 0 };
+        let (writer, search) = match opened {
+            Some(halves) => halves,
             None => create_search_index()?,
         };
         let supervision = self.supervise("search_index");

@@ -12,9 +12,7 @@ use tantivy::directory::{Directory, OwnedBytes, RamDirectory};
 use tantivy::index::{SegmentComponent, SegmentMeta};
 use tantivy::Index;
 
-use super::{
-    open_halves, BoundedMerges, SearchError, SearchReader, SearchWriter, SEQUENCE_FIELD, TEXT_FIELD,
-};
+use super::{open_halves, schema, BoundedMerges, SearchError, SearchReader, SearchWriter};
 
 /// The parts of a segment a snapshot ships (no deletes: bards are never deleted).
 const SHIPPED_COMPONENTS: [SegmentComponent; 6] = [
@@ -110,13 +108,16 @@ impl ShippedIndex {
         Ok(())
     }
 
-    /// Opens the shipped index as this node's, to go on indexing from `documents`.
+    /// Opens the shipped index as this node's, to go on indexing from `documents`. An index of
+    /// another schema (a source of another version) is refused: the receiver indexes instead.
     pub fn open(self) -> Result<(SearchWriter, SearchReader), SearchError> {
         let index = Index::open(self.directory.clone())?;
-        let schema = index.schema();
-        let text = schema.get_field(TEXT_FIELD)?;
-        let sequence = schema.get_field(SEQUENCE_FIELD)?;
-        open_halves(index, self.directory, text, sequence, BoundedMerges::default())
+        let (expected, fields) = schema();
+        if index.schema() != expected {
+            let reason = "the shipped index has another schema (a source of another version)".to_owned();
+            return Err(SearchError(tantivy::TantivyError::SchemaError(reason)));
+        }
+        open_halves(index, self.directory, fields, BoundedMerges::default())
     }
 }
 

@@ -130,3 +130,28 @@ fn final_sigma_is_the_same_letter_as_sigma() {
         assert_eq!(ids(&reader.search(&view, term, 50).unwrap()), expected, "{term}");
     }
 }
+
+/// Stack names are found whichever way they were indexed: whole (a vocabulary name) or as
+/// trigrams (past `MAX_WHOLE_STACK_TERMS`, as hostile input gets), by terms of every length.
+#[test]
+fn stack_names_are_found_whole_or_as_trigrams() {
+    let names: Vec<String> = (0..MAX_WHOLE_STACK_TERMS + 8).map(|n| format!("cap-test-{n}")).collect();
+    for name in &names {
+        crate::store::vocabulary::code_of(name);
+    }
+    let late = names.last().unwrap().as_str();
+    assert!(crate::store::vocabulary::code_of(late).unwrap() >= MAX_WHOLE_STACK_TERMS);
+    let bards = vec![
+        bard(1, "a1", "Um", &["Node", late]),
+        bard(2, "b2", "Dois", &["NodeJS"]),
+        bard(3, "c3", "Tres", &[]),
+    ];
+    let (reader, view) = indexed(&bards);
+    let search = |term: &str| ids(&reader.search(&view, term, MAX_RESULTS).unwrap());
+    let set = |numbers: &[u128]| numbers.iter().map(|n| Uuid::from_u128(*n)).collect::<HashSet<_>>();
+    assert_eq!(search("node"), set(&[1, 2]), "whole names, a substring of two of them");
+    assert_eq!(search("JS"), set(&[2]), "a short term inside a whole name");
+    assert_eq!(search(&late[2..]), set(&[1]), "a name past the cap, by trigrams");
+    assert_eq!(search("-"), set(&[1]), "a short term inside a name past the cap");
+    assert_eq!(search("e"), set(&[1, 2, 3]), "both paths, each bard once");
+}
