@@ -262,7 +262,7 @@ impl SearchReader {
         };
         if self.for_each_stack_match(&term, &mut verify)?.is_continue() {
             if term.chars().count() < GRAM_CHARS {
-                self.for_each_prefixed(&term, verify)?;
+                self.for_each_prefixed(&term, &mut verify)?;
             } else {
                 self.for_each_candidate(&*self.query_for(&term), &mut verify)?;
             }
@@ -313,33 +313,39 @@ impl SearchReader {
         Ok(())
     }
 
-    /// A term shorter than a gram: the documents of every gram that starts with it, each once.
+    /// A term shorter than a gram: the documents of every gram that starts with it, until
+    /// `visit` says stop.
     fn for_each_prefixed(
         &self,
         folded_term: &str,
-        mut visit: impl FnMut(u64) -> ControlFlow<()>,
+        visit: &mut impl FnMut(u64) -> ControlFlow<()>,
     ) -> Result<(), SearchError> {
-        let searcher = self.reader.searcher();
-        for segment in searcher.segment_readers() {
-            let (field, range) = (self.fields.text, prefix_range(folded_term));
-            if walk_terms(segment, field, range, |_| true, &mut visit)?.is_break() {
-                break;
-            }
-        }
-        Ok(())
+        let (from, below) = prefix_range(folded_term);
+        self.walk_segments(self.fields.text, (from, Some(below.as_slice())), |_| true, visit).map(drop)
     }
 
-    /// Every whole stack name that contains the term: the documents of each, segment by segment.
+    /// Every whole stack name that contains the term: the documents of each.
     fn for_each_stack_match(
         &self,
         folded_term: &str,
         visit: &mut impl FnMut(u64) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, SearchError> {
-        let searcher = self.reader.searcher();
         let needle = folded_term.as_bytes();
         let contains = |name: &[u8]| name.windows(needle.len()).any(|window| window == needle);
+        self.walk_segments(self.fields.stack, (&[], None), contains, visit)
+    }
+
+    /// [`walk_terms`] over every segment, until `visit` says stop.
+    fn walk_segments(
+        &self,
+        field: Field,
+        range: (&[u8], Option<&[u8]>),
+        wanted: impl Fn(&[u8]) -> bool,
+        visit: &mut impl FnMut(u64) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, SearchError> {
+        let searcher = self.reader.searcher();
         for segment in searcher.segment_readers() {
-            if walk_terms(segment, self.fields.stack, (vec![], None), contains, visit)?.is_break() {
+            if walk_terms(segment, field, range, &wanted, visit)?.is_break() {
                 return Ok(ControlFlow::Break(()));
             }
         }
@@ -349,10 +355,10 @@ impl SearchReader {
 
 /// The keys that start with `prefix`: from it to just below prefix + 0xFF (UTF-8 never
 /// contains 0xFF).
-fn prefix_range(prefix: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+fn prefix_range(prefix: &str) -> (&[u8], Vec<u8>) {
     let mut upper = prefix.as_bytes().to_vec();
     upper.push(0xFF);
-    (prefix.as_bytes().to_vec(), Some(upper))
+    (prefix.as_bytes(), upper)
 }
 
 /// The documents of every term of `field` in `range` (from, below) that `wanted` accepts, as
@@ -360,7 +366,7 @@ fn prefix_range(prefix: &str) -> (Vec<u8>, Option<Vec<u8>>) {
 fn walk_terms(
     segment: &SegmentReader,
     field: Field,
-    (from, below): (Vec<u8>, Option<Vec<u8>>),
+    (from, below): (&[u8], Option<&[u8]>),
     wanted: impl Fn(&[u8]) -> bool,
     visit: &mut impl FnMut(u64) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>, SearchError> {
