@@ -33,8 +33,25 @@ tune() {
   echo "$line" >>"$env"
 }
 
+# The management plugin's statistics, as docker-compose.yml configures them: no message rates
+# (rates_mode = none), and its per-object statistics emitted every 30 s instead of 5 s. That
+# emission is a burst of work for every connection, channel and queue at once, and inside a
+# 0.3-CPU quota a burst stalls the broker's acks (stress-test/RESULTS.md, issue 11).
+CONF_LINES=('management.rates_mode = none' 'collect_statistics_interval = 30000')
+tune_conf() {
+  local conf=/etc/rabbitmq/rabbitmq.conf line key
+  touch "$conf"
+  for line in "${CONF_LINES[@]}"; do
+    grep -qxF "$line" "$conf" && continue
+    key="${line%% =*}"
+    sed -i "/^${key//./\\.} *=/d" "$conf"
+    echo "$line" >>"$conf"
+  done
+}
+
 start() {
   tune
+  tune_conf
   running && return
   echo "starting rabbitmq-server"
   # Debian's wrapper drops to the rabbitmq user; -detached returns at once.

@@ -21,8 +21,10 @@ pub async fn create_bard(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let started = std::time::Instant::now();
     let body = read_body(&request, payload, MAX_BODY_BYTES).await?;
     let new = parse_new_bard(&body)?;
+    state.node.time_validation(started.elapsed());
     let bard = state.node.create(new).await?;
     let location = format!("{}/{}", request.path().trim_end_matches('/'), bard.id);
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(&*bard))

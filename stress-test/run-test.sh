@@ -2,7 +2,10 @@
 # Runs the Gatling stress test (Rinha de Backend 2023 Q3 profile) against a running bardo, then
 # reads the count right away, as the judges did, and compares it with the payload ceiling.
 #
-#   stress-test/run-test.sh [tournament|bards|double|smoke]     (default: tournament)
+#   stress-test/run-test.sh [tournament|bards|double|triple|smoke]     (default: tournament)
+#
+# double and triple: the creates ramp to 1,200 and 1,800 users/s (twice and three times the
+# tournament's 600), the searches at twice and three times its rates.
 #
 # Environment:
 #   BASE_URL          service under test (default http://localhost:9999)
@@ -14,10 +17,18 @@
 #   RESOURCE          pessoas | bards | BardAGI (default: bards for the bards profile, else pessoas)
 #   MVN               Maven command (default: mvn)
 #   GATLING_CPUS      CPU quota for Maven + Gatling through a cgroup v1 cpu group (e.g. 0.5)
+#   GATLING_NETNS     run Gatling in this network namespace (created, with a veth pair to the
+#                     host, and removed afterwards), as a judge's separate load machine would:
+#                     BASE_URL's host becomes the host side of the pair. Maven runs offline
+#                     there: run the simulation once without it first. GATLING_NETNS_DELAY_MS
+#                     adds that one-way delay on the pair (netem; default none)
+#   THROTTLE_CGROUPS, PHASE_METRICS_URLS: what the run report reads (stress-test/run_report.py;
+#                     by default the native cluster's cgroups and its APIs' /metrics)
 #   ON_TOP=1          the site already holds bards (none with the file's apelidos): expect the
 #                     count to grow by the ceiling (ops/bench/records.sh)
 #
-# Prints, last: count, expected ceiling, KO, p50/p99 of OK requests, report path.
+# Prints, last: count, expected ceiling, KO, p50/p99 of OK requests, report path; before it, the
+# CPU throttling of each service and the creates' latency breakdown per API over the run.
 # Exit status: 0 when count == ceiling and KO == 0; 1 when not; 2 when the run itself failed.
 set -euo pipefail
 
@@ -27,8 +38,9 @@ case "$PROFILE" in
   tournament) CLASS=TournamentSimulation ;;
   bards)      CLASS=BardsSimulation ;;
   double)     CLASS=DoubleSimulation ;;
+  triple)     CLASS=TripleSimulation ;;
   smoke)      CLASS=SmokeSimulation ;;
-  *) echo "unknown profile '$PROFILE' (tournament | bards | double | smoke)" >&2; exit 2 ;;
+  *) echo "unknown profile '$PROFILE' (tournament | bards | double | triple | smoke)" >&2; exit 2 ;;
 esac
 BASE_URL="${BASE_URL:-http://localhost:9999}"
 BASE_URL="${BASE_URL%/}"
@@ -97,10 +109,38 @@ if ! "$MVN" -B -q -Dstyle.color=never test-compile >"$LOG" 2>&1; then
   exit 2
 fi
 
+# Gatling in its own network namespace: a veth pair to the host, as a separate load machine.
+RUN_IN=()
+MVN_NET=()
+if [[ -n "${GATLING_NETNS:-}" ]]; then
+  NS="$GATLING_NETNS" NS_NET="${GATLING_NETNS_NET:-10.79.0}" NS_IF="${GATLING_NETNS_IF:-bardo-load}"
+  PATH="$PATH:/usr/sbin:/sbin"
+  netns_down() { ip link del "${NS_IF}0" 2>/dev/null || true; ip netns del "$NS" 2>/dev/null || true; }
+  netns_down
+  ip netns add "$NS"
+  trap netns_down EXIT
+  ip link add "${NS_IF}0" type veth peer name "${NS_IF}1" netns "$NS"
+  ip addr add "$NS_NET.1/30" dev "${NS_IF}0" && ip link set "${NS_IF}0" up
+  ip netns exec "$NS" ip addr add "$NS_NET.2/30" dev "${NS_IF}1"
+  ip netns exec "$NS" ip link set "${NS_IF}1" up
+  ip netns exec "$NS" ip link set lo up
+  if [[ -n "${GATLING_NETNS_DELAY_MS:-}" ]]; then
+    ip netns exec "$NS" tc qdisc replace dev "${NS_IF}1" root netem delay "${GATLING_NETNS_DELAY_MS}ms"
+    tc qdisc replace dev "${NS_IF}0" root netem delay "${GATLING_NETNS_DELAY_MS}ms"
+  fi
+  BASE_URL="$(echo "$BASE_URL" | sed -E "s#^(https?://)[^:/]+#\1$NS_NET.1#")"
+  RUN_IN=(ip netns exec "$NS")
+  MVN_NET=(-o)
+  echo "   gatling  in network namespace $NS ($NS_NET.2) -> $BASE_URL${GATLING_NETNS_DELAY_MS:+, ${GATLING_NETNS_DELAY_MS} ms each way}"
+fi
+
 # Gatling's console summary goes to the log; show one progress line every ~15 s.
 echo "   running Gatling (full console output in the log)"
 touch "$MARK"
-"$MVN" -B -q -Dstyle.color=never gatling:test \
+REPORT_BEFORE="$HERE/results/.report-$STAMP.before.json"
+REPORT_AFTER="$HERE/results/.report-$STAMP.after.json"
+python3 "$HERE/run_report.py" snapshot "$REPORT_BEFORE"
+"${RUN_IN[@]}" "$MVN" "${MVN_NET[@]}" -B -q -Dstyle.color=never gatling:test \
   -Dgatling.simulationClass="bardo.$CLASS" \
   -Dgatling.runDescription="profile=$PROFILE baseUrl=$BASE_URL" \
   -DbaseUrl="$BASE_URL" -Dresource="$RESOURCE" -Dpayloads="$PAYLOADS" -Dterms="$TERMS" \
@@ -114,6 +154,7 @@ while kill -0 "$MVN_PID" 2>/dev/null; do
   if [[ -z "$COUNT" ]] && grep -q "^Simulation bardo\..* completed in" "$LOG"; then
     COUNT="$(count || echo unreachable)"
     echo "   simulation done; GET $COUNT_URL -> $COUNT (read at once, before the report)"
+    python3 "$HERE/run_report.py" snapshot "$REPORT_AFTER"
   fi
   now=$SECONDS
   if (( now - last_progress >= 15 )) && [[ -z "$COUNT" ]]; then
@@ -131,6 +172,7 @@ set -e
 if [[ -z "$COUNT" ]]; then
   COUNT="$(count || echo unreachable)"
   echo "   GET $COUNT_URL -> $COUNT (read after Maven ended)"
+  python3 "$HERE/run_report.py" snapshot "$REPORT_AFTER"
 fi
 
 RUN_DIR="$HERE/results/$(cat "$HERE/results/lastRun.txt" 2>/dev/null || true)"
@@ -178,6 +220,25 @@ print(posts, posts_log, g["numberOfRequests"]["ko"], g["percentiles1"]["ok"],
       g["percentiles4"]["ok"], g["numberOfRequests"]["total"])
 EOF
 )
+# Per request group: count, KO, p50 / p95 / p99 / max of OK requests (ms), from stats.json.
+GROUPS_TABLE="$(python3 - "$RUN_DIR" <<'EOF'
+import json, sys, os
+with open(os.path.join(sys.argv[1], "js", "stats.json"), encoding="utf-8") as f:
+    stats = json.load(f)
+rows = [("group", "requests", "KO", "p50", "p95", "p99", "max")]
+for req in stats.get("contents", {}).values():
+    s = req["stats"]
+    rows.append((s["name"].replace(" ", "_"), s["numberOfRequests"]["total"], s["numberOfRequests"]["ko"],
+                 s["percentiles1"]["ok"], s["percentiles3"]["ok"], s["percentiles4"]["ok"],
+                 s["maxResponseTime"]["ok"]))
+g = stats["stats"]
+rows.append(("all", g["numberOfRequests"]["total"], g["numberOfRequests"]["ko"], g["percentiles1"]["ok"],
+             g["percentiles3"]["ok"], g["percentiles4"]["ok"], g["maxResponseTime"]["ok"]))
+for row in rows:
+    print(f"{row[0]:<16} " + " ".join(f"{str(v):>9}" for v in row[1:]))
+EOF
+)"
+MAX_OK="$(echo "$GROUPS_TABLE" | awk '$1 == "all" { print $NF }')"
 
 rm -f "$MARK"
 CEIL_JSON="$(python3 "$HERE/ceiling.py" --payloads "$PAYLOADS" -n "$POSTS" --json)"
@@ -187,6 +248,11 @@ if [[ "${ON_TOP:-0}" == 1 ]]; then CEILING=$((CEILING + BEFORE)); fi
 echo
 echo "== Gatling summary"
 sed -n '/^---- Global Information/,/^====/p' "$LOG" | sed 's/^/   /'
+echo "== per request group (ms, OK requests)"
+echo "$GROUPS_TABLE" | sed 's/^/   /'
+python3 "$HERE/run_report.py" report "$REPORT_BEFORE" "$REPORT_AFTER" --json "$RUN_DIR/run-report.json" |
+  sed 's/^/   /' || echo "   (no run report: $REPORT_BEFORE / $REPORT_AFTER unreadable)"
+rm -f "$REPORT_BEFORE" "$REPORT_AFTER"
 echo "== result (profile $PROFILE, $BASE_URL)"
 echo "count before run:  $BEFORE"
 echo "requests:          $REQS"
@@ -196,7 +262,8 @@ echo "expected ceiling:  $CEILING   ($CEIL_JSON${ON_TOP:+, on top of $BEFORE})"
 echo "KO:                $KO"
 echo "p50 OK (ms):       $P50"
 echo "p99 OK (ms):       $P99"
-echo "report:            $RUN_DIR/index.html"
+echo "max OK (ms):       $MAX_OK"
+echo "report:            $RUN_DIR/index.html (throttling and breakdown: $RUN_DIR/run-report.json)"
 echo "gatling log:       $LOG"
 
 STATUS=0

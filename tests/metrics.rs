@@ -143,3 +143,28 @@ async fn metrics_carry_log_shard_index_restart_and_machine_facts() {
         1
     );
 }
+
+#[actix_web::test]
+async fn metrics_break_each_create_down_into_its_phases() {
+    let state = start_state(3).await;
+    let app = test::init_service(create_app(state.clone())).await;
+    for (apelido, body) in [("fases", valid_body("fases")), ("ruim", "{\"apelido\": 1}".to_owned())] {
+        let request = TestRequest::post()
+            .uri("/bards")
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .set_payload(body)
+            .to_request();
+        let status = test::call_service(&app, request).await.status();
+        assert!(status.is_success() == (apelido == "fases"), "{apelido}: {status}");
+    }
+    let scrape = scrape(&app).await;
+    for phase in ["validate", "queued", "confirm", "apply", "wake", "total"] {
+        let samples = find(&scrape, "bardo_create_phase_seconds", &[("phase", phase)]);
+        let OpenMetricsValue::Histogram(histogram) = &samples.first().expect("a histogram per phase").value
+        else {
+            panic!("{phase}: not a histogram");
+        };
+        assert_eq!(histogram.count, Some(1), "{phase}: the one valid create, not the invalid one");
+        assert_eq!(histogram.buckets.len(), 16, "{phase}: 15 bounds and +Inf");
+    }
+}

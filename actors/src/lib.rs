@@ -6,6 +6,7 @@
 pub mod actors;
 pub mod event;
 pub mod health;
+pub mod latency;
 pub mod log;
 pub mod memory;
 pub mod model;

@@ -20,6 +20,7 @@ use crate::actors::{
 use crate::actors::{LatestMachineSample, MachineSampler};
 use crate::event::{BardCreated, Event, LogBarrier};
 use crate::health::{MemoryGuard, PeerBoard};
+use crate::latency::CreateLatency;
 use crate::log::{BeaconAddress, EventLog, LogError, Offset};
 use crate::model::{Bard, NewBard};
 use crate::read_view::ReadView;
@@ -164,6 +165,8 @@ struct Gauges {
     started: Instant,
     progress: Arc<LogProgress>,
     publisher: Arc<PublisherStats>,
+    /// The create path's phases, recorded by the publisher and by `create`.
+    latency: Arc<CreateLatency>,
     restarts: Arc<RestartBoard>,
     #[cfg(feature = "machine")]
     machine: Arc<LatestMachineSample>,

@@ -15,6 +15,7 @@ use prometheus_client::registry::Registry;
 
 use crate::state::Identity;
 
+mod create_phases;
 mod machine;
 
 type Labels = Vec<(&'static str, String)>;
@@ -72,6 +73,7 @@ pub fn register(registry: &mut Registry, identity: &Identity, report: &NodeRepor
     scrape.gauges("bardo_shard_bards", "Bards held by each shard", shards);
     health_metrics(&mut scrape, report);
     memory_metrics(&mut scrape, report);
+    create_phases::create_phase_metrics(&mut scrape, &report.create_latency);
     let restarts =
         report.restarts.iter().map(|(actor, record)| (vec![("actor", (*actor).to_owned())], record.restarts));
     scrape.counters("bardo_actor_restarts", "Restarts of supervised actors after a failure", restarts);

@@ -4,13 +4,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::event::{encode_record, Event};
+use crate::latency::CreateLatency;
 use crate::log::{EventLog, LogError};
 use crate::supervision::{guarded, Supervisable, Supervision};
 
@@ -19,7 +20,15 @@ const PUBLISHER_MAILBOX_CAPACITY: usize = 4096;
 /// Most events in one record, so one record stays small (≈ 100 bytes an event).
 const MAX_EVENTS_PER_RECORD: usize = 1024;
 
-type Confirmation = oneshot::Sender<Result<(), LogError>>;
+/// Resolves with the moment the broker's ack reached the publisher.
+type Confirmation = oneshot::Sender<Result<Instant, LogError>>;
+
+/// An event waiting for the next record.
+struct Queued {
+    event: Event,
+    confirmation: Confirmation,
+    since: Instant,
+}
 
 /// Counters shown in `/status`: events / records is the group-commit factor.
 #[derive(Debug, Default)]
@@ -32,9 +41,10 @@ pub struct PublisherStats {
 pub struct Publisher {
     log: Arc<dyn EventLog>,
     confirm_timeout: Duration,
-    queued: Vec<(Event, Confirmation)>,
+    queued: Vec<Queued>,
     in_flight: bool,
     stats: Arc<PublisherStats>,
+    latency: Arc<CreateLatency>,
     pacing: RecordPacing,
     supervision: Supervision,
 }
@@ -66,10 +76,12 @@ impl Publisher {
         log: Arc<dyn EventLog>,
         confirm_timeout: Duration,
         stats: Arc<PublisherStats>,
+        latency: Arc<CreateLatency>,
         pacing: RecordPacing,
         supervision: Supervision,
     ) -> Self {
-        Publisher { log, confirm_timeout, queued: vec![], in_flight: false, stats, pacing, supervision }
+        let queued = vec![];
+        Publisher { log, confirm_timeout, queued, in_flight: false, stats, latency, pacing, supervision }
     }
 
     /// Sends everything queued as one record, unless a record is already awaiting confirmation.
@@ -85,9 +97,9 @@ impl Publisher {
             });
             return;
         }
-        self.pacing.last_flush = Some(std::time::Instant::now());
-        let take = self.queued.len().min(MAX_EVENTS_PER_RECORD);
-        let (events, confirmations): (Vec<Event>, Vec<Confirmation>) = self.queued.drain(..take).unzip();
+        let flushed = Instant::now();
+        self.pacing.last_flush = Some(flushed);
+        let (events, waiting) = self.take_record(flushed);
         let record = Bytes::from(encode_record(&events));
         let log = Arc::clone(&self.log);
         let timeout = self.confirm_timeout;
@@ -97,14 +109,35 @@ impl Publisher {
             append.unwrap_or(Err(LogError::Timeout(timeout)))
         };
         ctx.spawn(confirm.into_actor(self).map(move |result, publisher, ctx| {
-            publisher.count(&result, confirmations.len());
-            for confirmation in confirmations {
+            let acked = Instant::now();
+            publisher.count(&result, waiting.len());
+            for (confirmation, is_create) in waiting {
+                if is_create && result.is_ok() {
+                    publisher.latency.confirm.observe(acked.duration_since(flushed));
+                }
                 // A requester that gave up no longer listens; that is fine.
-                let _ = confirmation.send(result.clone());
+                let _ = confirmation.send(result.clone().map(|()| acked));
             }
             publisher.in_flight = false;
             publisher.flush(ctx);
         }));
+    }
+
+    /// The events of the next record, and who waits for each (whether it is a create, whose
+    /// phases are timed).
+    fn take_record(&mut self, flushed: Instant) -> (Vec<Event>, Vec<(Confirmation, bool)>) {
+        let take = self.queued.len().min(MAX_EVENTS_PER_RECORD);
+        let mut events = Vec::with_capacity(take);
+        let mut waiting = Vec::with_capacity(take);
+        for queued in self.queued.drain(..take) {
+            let is_create = matches!(queued.event, Event::BardCreated(_));
+            if is_create {
+                self.latency.queued.observe(flushed.duration_since(queued.since));
+            }
+            events.push(queued.event);
+            waiting.push((queued.confirmation, is_create));
+        }
+        (events, waiting)
     }
 
     fn count(&self, result: &Result<(), LogError>, events: usize) {
@@ -146,20 +179,21 @@ impl Supervisable for Publisher {
     }
 }
 
-/// Append this event to the log; resolves once the log confirmed the record holding it.
+/// Append this event to the log; resolves once the log confirmed the record holding it, with
+/// the moment the confirmation arrived.
 #[derive(Message)]
-#[rtype(result = "Result<(), LogError>")]
+#[rtype(result = "Result<Instant, LogError>")]
 pub struct Append {
     pub event: Event,
 }
 
 impl Handler<Append> for Publisher {
-    type Result = ResponseFuture<Result<(), LogError>>;
+    type Result = ResponseFuture<Result<Instant, LogError>>;
 
     fn handle(&mut self, message: Append, ctx: &mut Self::Context) -> Self::Result {
         let (confirmation, confirmed) = oneshot::channel();
         guarded(self, ctx, |publisher, ctx| {
-            publisher.queued.push((message.event, confirmation));
+            publisher.queued.push(Queued { event: message.event, confirmation, since: Instant::now() });
             publisher.flush(ctx);
         });
         Box::pin(async move {

@@ -3,6 +3,7 @@
 use futures::FutureExt;
 
 use super::*;
+use crate::waiters::AppliedOutcome;
 
 /// How long a create whose append is uncertain waits for the log to settle it (below nginx's
 /// 30 s `proxy_read_timeout`; a broker restart takes ≈ 12 s here).
@@ -51,12 +52,13 @@ impl Node {
         event: Event,
         timeout: Duration,
     ) -> Result<Outcome, NodeError> {
+        let started = Instant::now();
         let is_create = matches!(event, Event::BardCreated(_));
         let applied = self.waiters.register(id);
         let appended = self.publisher.send(Append { event }).await;
         let confirmed = appended.unwrap_or_else(|_| Err(LogError::Unavailable("publisher stopped".into())));
-        match confirmed {
-            Ok(()) => {}
+        let acked = match confirmed {
+            Ok(acked) => acked,
             Err(error) if is_create && error.is_uncertain() => {
                 return self.settle_uncertain(id, applied, error).await
             }
@@ -64,14 +66,28 @@ impl Node {
                 self.waiters.forget(&id);
                 return Err(error.into());
             }
-        }
+        };
         match tokio::time::timeout(timeout, applied).await {
-            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Ok(applied)) => {
+                if is_create {
+                    self.time_create(started, acked, applied.at);
+                }
+                Ok(applied.outcome)
+            }
             _ => {
                 self.waiters.forget(&id);
                 Err(NodeError::ApplyTimeout(timeout))
             }
         }
+    }
+
+    /// The phases after the publisher's (`crate::latency`): apply, wake and the total.
+    fn time_create(&self, started: Instant, acked: Instant, applied: Instant) {
+        let now = Instant::now();
+        let latency = &self.gauges.latency;
+        latency.apply.observe(applied.saturating_duration_since(acked));
+        latency.wake.observe(now.saturating_duration_since(acked.max(applied)));
+        latency.total.observe(now.duration_since(started));
     }
 
     /// A create whose record was sent but not confirmed may still be in the log; answering 503
@@ -82,19 +98,19 @@ impl Node {
     async fn settle_uncertain(
         &self,
         id: Uuid,
-        mut applied: tokio::sync::oneshot::Receiver<Outcome>,
+        mut applied: tokio::sync::oneshot::Receiver<AppliedOutcome>,
         error: LogError,
     ) -> Result<Outcome, NodeError> {
         tracing::warn!(%id, %error, "create unconfirmed; settling it through the log");
         let deadline = tokio::time::Instant::now() + UNCERTAIN_SETTLE_WITHIN;
         while tokio::time::Instant::now() < deadline {
-            if let Ok(Ok(outcome)) = tokio::time::timeout(UNCERTAIN_POLL, &mut applied).await {
-                return Ok(outcome);
+            if let Ok(Ok(applied)) = tokio::time::timeout(UNCERTAIN_POLL, &mut applied).await {
+                return Ok(applied.outcome);
             }
             if Box::pin(self.pass_barrier(UNCERTAIN_POLL * 4)).await.is_ok() {
                 // Everything before the barrier is applied: ours was either among it or never written.
                 return match (&mut applied).now_or_never() {
-                    Some(Ok(outcome)) => Ok(outcome),
+                    Some(Ok(applied)) => Ok(applied.outcome),
                     _ => self.unsettled(id, error),
                 };
             }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::*;
 use crate::actors::TakenSnapshot;
 use crate::health::PeerReport;
+use crate::latency::HistogramSnapshot;
 use crate::memory::{MemoryProbe, ProcessMemory};
 use crate::read_view::ViewMemory;
 use crate::search::IndexMemory;
@@ -41,6 +42,8 @@ pub struct NodeReport {
     pub replica: Option<ReplicaReport>,
     /// Every node heard from through the beacons.
     pub peers: Vec<PeerReport>,
+    /// Where the creates' time went, phase by phase (`crate::latency`), since the start.
+    pub create_latency: Vec<(&'static str, HistogramSnapshot)>,
     /// The `MachineSampler`'s latest sample; `None` until its first.
     #[cfg(feature = "machine")]
     pub machine: Option<MachineSnapshot>,
@@ -167,6 +170,7 @@ impl Node {
             memory_guard: self.guard_report(),
             replica: self.replica_report(),
             peers: self.peers.reports(),
+            create_latency: gauges.latency.snapshot(),
             #[cfg(feature = "machine")]
             machine: gauges.machine.get(),
         })
@@ -226,6 +230,12 @@ impl Node {
             lag_records: own_next.saturating_sub(peer.beacon.next_offset),
             peer,
         })
+    }
+
+    /// The HTTP side times a create's body and validation (the first phase) before the node
+    /// sees it.
+    pub fn time_validation(&self, took: Duration) {
+        self.gauges.latency.validate.observe(took);
     }
 
     fn publisher_report(&self) -> PublisherReport {

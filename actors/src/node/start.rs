@@ -22,7 +22,7 @@ impl Node {
         let mut launcher = Launcher::new(&config);
         let apply = launcher.start_apply_side(&log, bootstrap).await?;
         let publisher_stats = Arc::new(PublisherStats::default());
-        let publisher = launcher.start_publisher(&log, &publisher_stats);
+        let (publisher, latency) = launcher.start_publisher(&log, &publisher_stats);
         #[cfg(feature = "machine")]
         let (machine, machine_sampler) = launcher.start_machine_sampler();
         let snapshots = Arc::new(SnapshotStore::default());
@@ -38,6 +38,7 @@ impl Node {
             started,
             progress: apply.progress,
             publisher: publisher_stats,
+            latency,
             restarts: Arc::clone(&launcher.restarts),
             #[cfg(feature = "machine")]
             machine,
@@ -210,12 +211,19 @@ impl<'a> Launcher<'a> {
     }
 
     /// The append side, on the system arbiter (its work is awaiting the log).
-    fn start_publisher(&self, log: &Arc<dyn EventLog>, stats: &Arc<PublisherStats>) -> Addr<Publisher> {
+    /// With it, the create path's phase histograms the publisher records into.
+    fn start_publisher(
+        &self,
+        log: &Arc<dyn EventLog>,
+        stats: &Arc<PublisherStats>,
+    ) -> (Addr<Publisher>, Arc<CreateLatency>) {
         let pacing = RecordPacing::new(self.config.record_interval);
+        let latency = Arc::new(CreateLatency::default());
         let (log, stats) = (Arc::clone(log), Arc::clone(stats));
         let supervision = self.supervise("publisher");
-        let publisher = Publisher::new(log, self.config.confirm_timeout, stats, pacing, supervision);
-        actix::Supervisor::start(move |_| publisher)
+        let timeout = self.config.confirm_timeout;
+        let publisher = Publisher::new(log, timeout, stats, Arc::clone(&latency), pacing, supervision);
+        (actix::Supervisor::start(move |_| publisher), latency)
     }
 
     /// The sampler reads sysfs and NVML: its own arbiter, away from HTTP and apply.

@@ -21,7 +21,7 @@ import java.util.Locale;
  * <p>Selection (system property, else environment variable, else default):
  *
  * <ul>
- *   <li>{@code profile} / {@code PROFILE}: tournament (default) | bards | double | smoke
+ *   <li>{@code profile} / {@code PROFILE}: tournament (default) | bards | double | triple | smoke
  *   <li>{@code baseUrl} / {@code BASE_URL}: default http://localhost:9999
  *   <li>{@code resource} / {@code RESOURCE}: pessoas | bards | BardAGI (default: bards for the bards
  *       profile, pessoas otherwise)
@@ -81,12 +81,15 @@ public class RinhaSimulation extends Simulation {
         case "double":
           // create ramp 6 -> 1,200 users/s; both search scenarios at twice the rates
           return new Profile(name, 2, 10, 5, 15, 6, 1200, 180, 4, 12, 200, 4, 12, 80, 25);
+        case "triple":
+          // create ramp 6 -> 1,800 users/s; both search scenarios at three times the rates
+          return new Profile(name, 2, 10, 5, 15, 6, 1800, 180, 6, 18, 300, 6, 18, 120, 25);
         case "smoke":
           // 40 s of load in all, about 1,000 POSTs
           return new Profile(name, 2, 5, 5, 5, 6, 60, 30, 2, 6, 20, 2, 6, 10, 10);
         default:
           throw new IllegalArgumentException(
-              "unknown profile '" + name + "' (tournament | bards | double | smoke)");
+              "unknown profile '" + name + "' (tournament | bards | double | triple | smoke)");
       }
     }
   }
