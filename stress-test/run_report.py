@@ -13,8 +13,8 @@ Two parts, both as differences between the two snapshots:
   group (bardo-gatling) when it exists.
 * **The creates' latency breakdown per API instance**: the `bardo_create_phase_seconds`
   histograms of each instance's `/metrics` (PHASE_METRICS_URLS, space-separated; default: the
-  native cluster's api1 and api2 ports), as count, mean, p50, p99 (bucket upper bounds) and the
-  share past 20 ms, per phase.
+  native cluster's api1 and api2 ports), as count, mean, p50, p99 and max (bucket upper
+  bounds) and how many passed 20 ms, per phase.
 
 Anything unreadable is reported as absent, never as zero.
 """
@@ -176,12 +176,15 @@ def phase_rows(before, after):
             buckets = [(le, seen - begin.get(le, 0)) for le, seen in e["buckets"]]
             count = e["count"] - s["count"]
             over = count - dict(buckets).get(0.02, count) if count else 0
+            # the highest bucket with any observation: an upper bound of the slowest one
+            seen_below = [le for (le, seen), (_, prior) in zip(buckets, [(0, 0)] + buckets) if seen > prior]
             rows.append({
                 "instance": url, "readable": True, "phase": phase, "count": count,
                 "mean_ms": (e["sum"] - s["sum"]) / count * 1e3 if count else None,
                 "p50_ms": fmt_bound(quantile(buckets, count, 0.50)) if count else None,
                 "p99_ms": fmt_bound(quantile(buckets, count, 0.99)) if count else None,
                 "over_20ms": over,
+                "max_ms": fmt_bound(seen_below[-1]) if seen_below else None,
             })
     return rows
 
@@ -205,13 +208,13 @@ def print_report(throttling, phases, seconds):
         print(f"   {r['service']:<9} {show(r['quota_cpus'], '.2f'):>6} {show(r['avg_cpus'], '.3f'):>8} "
               f"{r['periods']:>8} {r['throttled']:>10} {share:>6.1f}% {r['throttled_s']:>9.2f}s")
     print("== creates' latency breakdown per API (bardo_create_phase_seconds deltas; p50/p99 are bucket upper bounds)")
-    print(f"   {'instance':<34} {'phase':<9} {'count':>7} {'mean ms':>8} {'p50 ≤ms':>8} {'p99 ≤ms':>8} {'>20 ms':>7}")
+    print(f"   {'instance':<34} {'phase':<9} {'count':>7} {'mean ms':>8} {'p50 ≤ms':>8} {'p99 ≤ms':>8} {'>20 ms':>7} {'max ≤ms':>8}")
     for r in phases:
         if not r["readable"]:
             print(f"   {r['instance']:<34} (unreadable)")
             continue
         print(f"   {r['instance'][-34:]:<34} {r['phase']:<9} {r['count']:>7} {show(r['mean_ms'], '.2f'):>8} "
-              f"{show(r['p50_ms'], ''):>8} {show(r['p99_ms'], ''):>8} {r['over_20ms']:>7}")
+              f"{show(r['p50_ms'], ''):>8} {show(r['p99_ms'], ''):>8} {r['over_20ms']:>7} {show(r.get('max_ms'), ''):>8}")
 
 
 def report(before_path, after_path, json_out=None):

@@ -21,7 +21,9 @@ import java.util.Locale;
  * <p>Selection (system property, else environment variable, else default):
  *
  * <ul>
- *   <li>{@code profile} / {@code PROFILE}: tournament (default) | bards | double | triple | smoke
+ *   <li>{@code profile} / {@code PROFILE}: tournament (default) | bards | double | triple | scaled
+ *       | smoke
+ *   <li>{@code scale} / {@code SCALE}: the multiplier of the scaled profile (default 4)
  *   <li>{@code baseUrl} / {@code BASE_URL}: default http://localhost:9999
  *   <li>{@code resource} / {@code RESOURCE}: pessoas | bards | BardAGI (default: bards for the bards
  *       profile, pessoas otherwise)
@@ -84,13 +86,22 @@ public class RinhaSimulation extends Simulation {
         case "triple":
           // create ramp 6 -> 1,800 users/s; both search scenarios at three times the rates
           return new Profile(name, 2, 10, 5, 15, 6, 1800, 180, 6, 18, 300, 6, 18, 120, 25);
+        case "scaled":
+          return scaled(Double.parseDouble(setting("scale", "SCALE", "4")));
         case "smoke":
           // 40 s of load in all, about 1,000 POSTs
           return new Profile(name, 2, 5, 5, 5, 6, 60, 30, 2, 6, 20, 2, 6, 10, 10);
         default:
           throw new IllegalArgumentException(
-              "unknown profile '" + name + "' (tournament | bards | double | triple | smoke)");
+              "unknown profile '" + name + "' (tournament | bards | double | triple | scaled | smoke)");
       }
+    }
+
+    /** The tournament with its create ramp and both search scenarios times {@code k}. */
+    static Profile scaled(double k) {
+      if (!(k >= 1)) throw new IllegalArgumentException("scale must be at least 1, not " + k);
+      return new Profile(
+          "scaled", 2, 10, 5, 15, 6, 600 * k, 180, 2 * k, 6 * k, 100 * k, 2 * k, 6 * k, 40 * k, 25);
     }
   }
 
