@@ -108,6 +108,7 @@ if [[ -n "${GATLING_CPUS:-}" ]]; then
   if [[ -d /sys/fs/cgroup/cpuacct && ! "$group" -ef "$acct" ]] && mkdir -p "$acct" 2>/dev/null; then
     echo $$ >"$acct/tasks" 2>/dev/null || true
   fi
+  export GATLING_GROUP_USED=1 # the run report shows this group's figures
   echo "   gatling  limited to $GATLING_CPUS CPU (cgroup $group)"
 fi
 

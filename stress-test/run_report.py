@@ -10,7 +10,7 @@ Two parts, both as differences between the two snapshots:
   throttled periods, throttled time and average CPU against the quota. The groups come from
   THROTTLE_CGROUPS ("name=/sys/fs/cgroup/cpu/...,name=..."), else from the native cluster
   (`ops/cluster`, its run folder $BARDO_CLUSTER_RUN or /tmp/bardo-cluster), plus Gatling's own
-  group (bardo-gatling) when it exists.
+  group (bardo-gatling) when run-test.sh put Gatling there (GATLING_GROUP_USED=1).
 * **The creates' latency breakdown per API instance**: the `bardo_create_phase_seconds`
   histograms of each instance's `/metrics` (PHASE_METRICS_URLS, space-separated; default: the
   native cluster's api1 and api2 ports), as count, mean, p50, p99 and max (bucket upper
@@ -71,7 +71,8 @@ def groups():
             found[name.strip()] = (path.strip(), path.strip())
         return found
     found = cluster_groups()
-    if os.path.isdir(GATLING_GROUP):
+    # only when this run put Gatling there (run-test.sh with GATLING_CPUS): the group outlives runs
+    if os.environ.get("GATLING_GROUP_USED") == "1" and os.path.isdir(GATLING_GROUP):
         acct = GATLING_GROUP.replace("/cpu/", "/cpuacct/")
         found["gatling"] = (GATLING_GROUP, acct if os.path.isdir(acct) else GATLING_GROUP)
     return found
