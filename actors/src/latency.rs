@@ -56,28 +56,6 @@ pub struct HistogramSnapshot {
     pub bucket_counts: Vec<u64>,
 }
 
-impl HistogramSnapshot {
-    /// Cumulative `(upper bound, count)` pairs, without the +Inf bucket (the total is `count`).
-    pub fn cumulative(&self) -> Vec<(f64, u64)> {
-        let mut running = 0;
-        BUCKET_BOUNDS
-            .iter()
-            .zip(&self.bucket_counts)
-            .map(|(bound, count)| {
-                running += count;
-                (*bound, running)
-            })
-            .collect()
-    }
-
-    /// The upper bound of the bucket holding quantile `q` (`None` when empty or past the last
-    /// bound): a ceiling, as bucket bounds are.
-    pub fn quantile_bound(&self, q: f64) -> Option<f64> {
-        let rank = (q * self.count as f64).ceil().max(1.0) as u64;
-        self.cumulative().into_iter().find(|(_, seen)| *seen >= rank).map(|(bound, _)| bound)
-    }
-}
-
 /// The phases of a create, one histogram each (see the module's text).
 #[derive(Debug, Default)]
 pub struct CreateLatency {
@@ -123,31 +101,5 @@ mod tests {
         assert_eq!(snapshot.bucket_counts[7], 1, "15 ms is in the 20 ms bucket");
         assert_eq!(snapshot.bucket_counts[BUCKET_BOUNDS.len()], 1, "9 s is past every bound");
         assert!((snapshot.sum_seconds - 9.015_15).abs() < 1e-9);
-    }
-
-    #[test]
-    fn quantile_bounds_are_the_bucket_ceilings() {
-        let histogram = LatencyHistogram::default();
-        for _ in 0..98 {
-            histogram.observe(Duration::from_micros(700));
-        }
-        histogram.observe(Duration::from_millis(40));
-        histogram.observe(Duration::from_millis(40));
-        let snapshot = histogram.snapshot();
-        assert_eq!(snapshot.quantile_bound(0.5), Some(0.001));
-        assert_eq!(snapshot.quantile_bound(0.98), Some(0.001));
-        assert_eq!(snapshot.quantile_bound(0.99), Some(0.05));
-        assert_eq!(LatencyHistogram::default().snapshot().quantile_bound(0.99), None);
-    }
-
-    #[test]
-    fn cumulative_counts_never_decrease() {
-        let histogram = LatencyHistogram::default();
-        for millis in [1, 3, 3, 60, 200] {
-            histogram.observe(Duration::from_millis(millis));
-        }
-        let cumulative = histogram.snapshot().cumulative();
-        assert!(cumulative.windows(2).all(|pair| pair[0].1 <= pair[1].1));
-        assert_eq!(cumulative.last().map(|(_, seen)| *seen), Some(5));
     }
 }

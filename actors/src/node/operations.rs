@@ -81,6 +81,12 @@ impl Node {
         }
     }
 
+    /// The HTTP side times a create's body and validation (the first phase) before the node
+    /// sees it.
+    pub fn time_validation(&self, took: Duration) {
+        self.gauges.latency.validate.observe(took);
+    }
+
     /// The phases after the publisher's (`crate::latency`): apply, wake and the total.
     fn time_create(&self, started: Instant, acked: Instant, applied: Instant) {
         let now = Instant::now();

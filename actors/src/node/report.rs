@@ -232,12 +232,6 @@ impl Node {
         })
     }
 
-    /// The HTTP side times a create's body and validation (the first phase) before the node
-    /// sees it.
-    pub fn time_validation(&self, took: Duration) {
-        self.gauges.latency.validate.observe(took);
-    }
-
     fn publisher_report(&self) -> PublisherReport {
         let stats = &self.gauges.publisher;
         PublisherReport {
