@@ -31,7 +31,8 @@ pub fn create_app(
         .app_data(state)
         .route("/status", web::get().to(routes::status))
         .route("/metrics", web::get().to(routes::metrics))
-        .route("/internal/snapshot", web::get().to(routes::latest_snapshot));
+        .route("/internal/snapshot", web::get().to(routes::latest_snapshot))
+        .route("/internal/promote", web::post().to(routes::promote));
     for path in COUNT_PATHS {
         app = app.route(path, web::get().to(routes::count_bards));
     }

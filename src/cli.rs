@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use bardo_actors::log::BrokerUrls;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -20,6 +21,9 @@ pub enum Command {
     Replica(ServeArgs),
     /// Rebuilds state from the event log and prints count, last offset and digest.
     Replay(ReplayArgs),
+    /// Makes a running replica take creates (`POST /internal/promote`) and waits until its
+    /// /status says so; prints its bards, next offset and digest.
+    Promote(PromoteArgs),
 }
 
 /// Where and how an instance runs (SPEC's configuration table).
@@ -28,9 +32,10 @@ pub struct ServeArgs {
     /// HTTP address to listen on.
     #[arg(long = "listen", alias = "bardo-listen", env = "BARDO_LISTEN", default_value = "0.0.0.0:9999")]
     pub listen: SocketAddr,
-    /// RabbitMQ URL; unset means the embedded in-process log (standalone).
-    #[arg(long = "amqp-url", alias = "bardo-amqp-url", env = "BARDO_AMQP_URL")]
-    pub amqp_url: Option<String>,
+    /// RabbitMQ URL, or the URLs of one cluster's nodes separated by commas, the local site's
+    /// first (the others are failed over to); unset means the embedded in-process log.
+    #[arg(long = "amqp-url", alias = "bardo-amqp-url", env = "BARDO_AMQP_URL", value_parser = BrokerUrls::parse)]
+    pub amqp_url: Option<BrokerUrls>,
     /// Stream name of the event log.
     #[arg(long = "stream", alias = "bardo-stream", env = "BARDO_STREAM", default_value = "bards.events")]
     pub stream: String,
@@ -76,6 +81,10 @@ pub struct ServeArgs {
     /// Size of the stream's segments, the unit retention removes (`x-stream-max-segment-size-bytes`).
     #[arg(long = "stream-segment-bytes", env = "BARDO_STREAM_SEGMENT_BYTES", default_value_t = 8 << 20)]
     pub stream_segment_bytes: u64,
+    /// Nodes of the RabbitMQ cluster a stream this node creates is replicated on, its leader
+    /// included (`x-initial-cluster-size`). Unset: the broker's default (every node).
+    #[arg(long = "stream-initial-replicas", env = "BARDO_STREAM_INITIAL_REPLICAS")]
+    pub stream_initial_replicas: Option<u16>,
     /// Refuse creates (503) once any live node holds this percentage of its memory limit.
     #[arg(long = "memory-refuse-percent", env = "BARDO_MEMORY_REFUSE_PERCENT", default_value_t = 90)]
     pub memory_refuse_percent: u32,
@@ -92,7 +101,7 @@ pub struct ServeArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
-    /// RabbitMQ URL of the log to replay.
+    /// RabbitMQ URL of the log to replay, or several nodes' URLs separated by commas.
     #[arg(long = "amqp-url", env = "BARDO_AMQP_URL")]
     pub amqp_url: Option<String>,
     /// Stream name of the event log.
@@ -124,4 +133,17 @@ pub struct ReplayArgs {
     /// before giving up.
     #[arg(long = "stall-timeout", default_value_t = 30)]
     pub stall_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PromoteArgs {
+    /// The node to promote: its base URL (`http://host:9999`).
+    #[arg(long = "node", env = "BARDO_PROMOTE_NODE")]
+    pub node: String,
+    /// Seconds to wait for the node to answer and to report that it accepts creates.
+    #[arg(long = "timeout", env = "BARDO_PROMOTE_TIMEOUT", default_value_t = 30)]
+    pub timeout: u64,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

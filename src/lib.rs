@@ -4,6 +4,7 @@
 //! The HTTP modules depend on each other in one direction only (`tests/module_graph.rs`
 //! checks it): `serve` → `app` (route table) → `routes` (handlers) → `status`, `metrics`,
 //! `error` → `state` (`AppState`, `Identity`) → `http_metrics` (the request recorder).
+//! `promote` (the `bardo promote` client) reads `status`'s answer type and `cli`.
 //! `status` and `metrics` format a `NodeReport`; they never see the app.
 
 pub mod app;
@@ -11,6 +12,7 @@ pub mod cli;
 pub mod error;
 pub mod http_metrics;
 pub mod metrics;
+pub mod promote;
 pub mod replay;
 pub mod routes;
 pub mod serve;

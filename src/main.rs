@@ -1,4 +1,4 @@
-//! bardo: one binary, three roles (`serve`, `replica`, `replay`).
+//! bardo: one binary, three roles (`serve`, `replica`, `replay`) and `promote`.
 
 use bardo::cli::{Cli, Command};
 use bardo_actors::Role;
@@ -21,5 +21,6 @@ fn main() -> anyhow::Result<()> {
             actix_web::rt::System::new().block_on(bardo::serve::run(args, Role::Replica))
         }
         Command::Replay(args) => bardo::replay::main(args),
+        Command::Promote(args) => bardo::promote::main(args),
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bardo_actors::log::{EventLog, Offset, RabbitMqLog, StreamAddress};
+use bardo_actors::log::{BrokerUrls, EventLog, Offset, RabbitMqLog, StreamAddress};
 use bardo_actors::snapshot::SnapshotDecoder;
 use tracing_subscriber::EnvFilter;
 
@@ -180,12 +180,18 @@ fn replay_end(
     Ok(if republish { probed_end } else { next })
 }
 
-/// Connects (declaring the stream) within `timeout`: an unreachable broker is an error in
-/// seconds, not a hang.
+/// Connects (declaring the stream) within `timeout` per node of `url` (one URL, or several
+/// separated by commas): an unreachable broker is an error in seconds, not a hang.
 pub async fn open_log(url: &str, stream: &str, timeout: Duration) -> anyhow::Result<Arc<RabbitMqLog>> {
-    let address =
-        StreamAddress { url: url.to_string(), stream: stream.to_string(), retention: Default::default() };
-    let shown = redact(url);
+    let urls = BrokerUrls::parse(url)?;
+    let timeout = timeout * u32::try_from(urls.len()).unwrap_or(u32::MAX);
+    let shown = urls.redacted();
+    let address = StreamAddress {
+        urls,
+        stream: stream.to_string(),
+        retention: Default::default(),
+        initial_replicas: None,
+    };
     tokio::time::timeout(timeout, RabbitMqLog::connect(address))
         .await
         .map_err(|_| anyhow::anyhow!("the broker at {shown} did not answer within {timeout:?}"))?
@@ -230,20 +236,9 @@ fn open_snapshot(
     Ok(Some(SnapshotDecoder::new(reader).context("reading the snapshot's header")?))
 }
 
-/// The URL without its password, for output and errors.
+/// The URL (or comma-separated URLs) without passwords, for output and errors.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        None => url.to_string(),
-    }
+    url.split(',').map(bardo_actors::log::redact_url).collect::<Vec<_>>().join(",")
 }
 
 #[cfg(test)]
@@ -255,5 +250,6 @@ mod tests {
             "amqp://bardo:***@127.0.0.1:5672/%2f"
         );
         assert_eq!(super::redact("amqp://host/"), "amqp://host/");
+        assert_eq!(super::redact("amqp://u:a@h1/,amqp://u:b@h2/"), "amqp://u:***@h1/,amqp://u:***@h2/");
     }
 }

@@ -115,6 +115,14 @@ pub async fn latest_snapshot(state: web::Data<AppState>) -> Result<HttpResponse,
         .streaming(encoded_off_the_workers(encoder)))
 }
 
+/// `POST /internal/promote`: a replica takes creates from now on (its site became the
+/// serving one); a no-op on a node that already does. Internal: nginx does not route it.
+pub async fn promote(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let promoted = state.node.promote();
+    let report = state.node.report().await?;
+    Ok(HttpResponse::Ok().json(crate::status::promotion(promoted, &report)))
+}
+
 /// Chunks encoded ahead of the socket.
 const SNAPSHOT_CHUNKS_AHEAD: usize = 4;
 

@@ -10,7 +10,7 @@ use bardo_actors::actors::log_reader::{OnLogGap, SEGMENT_START_OFFSETS};
 use bardo_actors::actors::BeaconIdentity;
 use bardo_actors::actors::SnapshotPolicy;
 use bardo_actors::log::BeaconAddress;
-use bardo_actors::log::{EmbeddedLog, EventLog, Offset, RabbitMqLog, StreamAddress, StreamRetention};
+use bardo_actors::log::{EmbeddedLog, EventLog, LogError, Offset, RabbitMqLog, StreamAddress, StreamRetention};
 use bardo_actors::snapshot::SnapshotFeed;
 use bardo_actors::{HealthConfig, Node, NodeConfig, Role};
 
@@ -49,8 +49,8 @@ pub fn node_config(args: &ServeArgs, role: Role) -> NodeConfig {
 
 /// Beacons beside the stream (none on the embedded log), and when the memory guard refuses.
 pub fn health_config(args: &ServeArgs, identity: &Identity) -> HealthConfig {
-    let beacons = args.amqp_url.as_ref().map(|url| BeaconAddress {
-        url: url.clone(),
+    let beacons = args.amqp_url.as_ref().map(|urls| BeaconAddress {
+        urls: urls.clone(),
         exchange: format!("{}.health", args.stream),
         instance: identity.instance.clone(),
     });
@@ -68,17 +68,22 @@ pub fn health_config(args: &ServeArgs, identity: &Identity) -> HealthConfig {
 
 /// Picks the event log: the embedded one unless a broker URL is configured.
 pub async fn open_log(args: &ServeArgs) -> anyhow::Result<Arc<dyn EventLog>> {
-    let Some(url) = &args.amqp_url else {
+    let Some(urls) = &args.amqp_url else {
         return Ok(Arc::new(EmbeddedLog::default()));
     };
     let retention = StreamRetention {
         max_bytes: (args.stream_max_bytes > 0).then_some(args.stream_max_bytes),
         segment_bytes: (args.stream_segment_bytes > 0).then_some(args.stream_segment_bytes),
     };
-    let address = StreamAddress { url: url.clone(), stream: args.stream.clone(), retention };
-    let log = RabbitMqLog::connect(address)
-        .await
-        .with_context(|| format!("connecting to the event log stream {:?}", args.stream))?;
+    let address = StreamAddress {
+        urls: urls.clone(),
+        stream: args.stream.clone(),
+        retention,
+        initial_replicas: args.stream_initial_replicas,
+    };
+    let log = RabbitMqLog::connect(address).await.with_context(|| {
+        format!("connecting to the event log stream {:?} at {}", args.stream, urls.redacted())
+    })?;
     Ok(log)
 }
 
@@ -107,7 +112,7 @@ const UPSTREAM_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(
 /// 404, a source is down, a snapshot does not decode) this node applies the log from its first
 /// record, which is only complete while retention has removed nothing.
 pub async fn bootstrap_snapshot(urls: &[String], log: &dyn EventLog) -> anyhow::Result<Option<SnapshotFeed>> {
-    let first_retained = log.first_offset().await.context("asking the log where it starts")?;
+    let first_retained = first_offset_patiently(log).await.context("asking the log where it starts")?;
     for url in urls {
         match fetch_snapshot(url).await {
             Ok(feed) if covers(feed.header.next_offset, first_retained) => return Ok(Some(feed)),
@@ -122,6 +127,25 @@ pub async fn bootstrap_snapshot(urls: &[String], log: &dyn EventLog) -> anyhow::
         }
     }
     from_the_first_record(first_retained)
+}
+
+/// How long a starting node keeps asking a log that is not ready yet where it starts.
+const FIRST_OFFSET_PATIENCE: Duration = Duration::from_secs(30);
+
+/// The log's first offset, asked again while the log answers "unavailable": a stream another
+/// instance declared a moment ago may still be starting its members (a consume then fails with
+/// an internal error; seen when four APIs started together on three brokers).
+async fn first_offset_patiently(log: &dyn EventLog) -> Result<Offset, LogError> {
+    let deadline = tokio::time::Instant::now() + FIRST_OFFSET_PATIENCE;
+    loop {
+        match log.first_offset().await {
+            Err(error @ LogError::Unavailable(_)) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(%error, "the log is not ready yet; asking again where it starts");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Whether a log read from `next` misses nothing when it now starts at `first_retained` (a

@@ -9,7 +9,7 @@ use bardo_actors::{
     Counts, GuardReport, LogReport, MemoryReport, NodeReport, PublisherReport, ReplicaReport, SnapshotReport,
 };
 use bardo_machine::MachineSnapshot;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::state::Identity;
@@ -20,6 +20,10 @@ pub struct StatusDocument<'a> {
     version: &'a str,
     instance: &'a str,
     role: &'a str,
+    /// Takes creates: an API, or a replica since `POST /internal/promote`.
+    accepts_creates: bool,
+    /// A replica promoted to take creates.
+    promoted: bool,
     site: &'a str,
     uptime_seconds: f64,
     counts: &'a Counts,
@@ -62,6 +66,8 @@ pub fn document<'a>(identity: &'a Identity, report: &'a NodeReport) -> StatusDoc
         version: identity.version,
         instance: &identity.instance,
         role: identity.role,
+        accepts_creates: report.accepts_creates,
+        promoted: report.promoted,
         site: &identity.site,
         uptime_seconds: report.uptime.as_secs_f64(),
         counts: &report.counts,
@@ -81,5 +87,26 @@ pub fn document<'a>(identity: &'a Identity, report: &'a NodeReport) -> StatusDoc
         peers: &report.peers,
         restarts: &report.restarts,
         machine: report.machine.as_ref(),
+    }
+}
+
+/// The answer to `POST /internal/promote` (read back by `bardo promote`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionAnswer {
+    /// Whether this request changed the node (false on an API, or when already promoted).
+    pub promoted: bool,
+    pub accepts_creates: bool,
+    pub bards: usize,
+    pub next_offset: Offset,
+    pub digest: String,
+}
+
+pub fn promotion(promoted: bool, report: &NodeReport) -> PromotionAnswer {
+    PromotionAnswer {
+        promoted,
+        accepts_creates: report.accepts_creates,
+        bards: report.counts.bards,
+        next_offset: report.log.next_offset,
+        digest: report.digest.to_string(),
     }
 }

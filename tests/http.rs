@@ -246,6 +246,7 @@ async fn status_field_names_are_stable() {
     let app = app!(state);
     let status: Value = test::call_and_read_body_json(&app, get("/status")).await;
     let top = [
+        "accepts_creates",
         "counts",
         "digest",
         "identity",
@@ -255,6 +256,7 @@ async fn status_field_names_are_stable() {
         "memory",
         "memory_guard",
         "peers",
+        "promoted",
         "replica",
         "restarts",
         "role",

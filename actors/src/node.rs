@@ -3,6 +3,7 @@
 //! path is log-first: publish, wait for the confirmation, wait until this node applied the
 //! event, answer from the outcome.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,7 +36,8 @@ use crate::waiters::OutcomeWaiters;
 pub enum Role {
     /// Takes creates; misses and counts pass a log barrier.
     Api,
-    /// Follows the log, answers reads from what it applied, keeps snapshots; takes no writes.
+    /// Follows the log, answers reads from what it applied, keeps snapshots; takes no writes
+    /// until promoted (`Node::promote`).
     Replica,
 }
 
@@ -155,6 +157,9 @@ pub struct Node {
     snapshots: Arc<SnapshotStore>,
     peers: Arc<PeerBoard>,
     memory_guard: Arc<MemoryGuard>,
+    /// Takes creates and passes log barriers: from the start on an API, once promoted on a
+    /// replica (shared by every clone of the node).
+    accepts_writes: Arc<AtomicBool>,
     gauges: Gauges,
     _running: Arc<Running>,
 }

@@ -99,6 +99,12 @@ fn identity_metrics(scrape: &mut Scrape, identity: &Identity, report: &NodeRepor
     ]);
     scrape.registry.register("bardo_build", "Version, commit, build profile and site", info);
     scrape.gauge("bardo_uptime_seconds", "Seconds since the node started", report.uptime.as_secs_f64());
+    let accepts = f64::from(u8::from(report.accepts_creates));
+    scrape.gauge(
+        "bardo_accepts_creates",
+        "1 while this node takes creates (an API, or a promoted replica)",
+        accepts,
+    );
 }
 
 fn log_metrics(scrape: &mut Scrape, report: &NodeReport) {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::web;
 use bardo::{AppState, Identity};
-use bardo_actors::log::{RabbitMqLog, StreamAddress, StreamRetention};
+use bardo_actors::log::{BrokerUrls, RabbitMqLog, StreamAddress, StreamRetention};
 use bardo_actors::snapshot::SnapshotFeed;
 use bardo_actors::{Node, NodeConfig, Role};
 
@@ -25,7 +25,8 @@ pub async fn connect(stream: &str) -> Arc<RabbitMqLog> {
 
 /// Connects, creating the stream with this retention when it does not exist yet.
 pub async fn connect_with(stream: &str, retention: StreamRetention) -> Arc<RabbitMqLog> {
-    let address = StreamAddress { url: amqp_url(), stream: stream.into(), retention };
+    let urls = BrokerUrls::parse(&amqp_url()).expect("BARDO_TEST_AMQP_URL holds AMQP URLs");
+    let address = StreamAddress { urls, stream: stream.into(), retention, initial_replicas: None };
     RabbitMqLog::connect(address).await.unwrap_or_else(|error| {
         panic!("RabbitMQ must be running for these tests (bash ops/rabbitmq.sh ensure): {error}")
     })

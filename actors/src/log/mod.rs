@@ -9,7 +9,10 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 pub use embedded::EmbeddedLog;
-pub use rabbitmq::{relay_beacons, BeaconAddress, RabbitMqLog, StreamAddress, StreamRetention};
+pub use rabbitmq::{
+    redact_url, relay_beacons, BeaconAddress, BrokerUrls, BrokerUrlsError, RabbitMqLog, StreamAddress,
+    StreamRetention,
+};
 
 /// Position of a record in the log, from 0.
 pub type Offset = u64;
@@ -29,7 +32,8 @@ pub enum LogError {
     /// The log did not confirm within the bounded wait.
     #[error("event log did not confirm within {0:?}")]
     Timeout(std::time::Duration),
-    /// The record was sent but no confirmation came back (the connection dropped): it may or
+    /// The record was sent but not confirmed (the connection dropped, or the broker nacked it:
+    /// a stream whose leader just changed nacks records it may still have written): it may or
     /// may not be in the log.
     #[error("event log lost the connection before confirming: {0}")]
     Unconfirmed(String),

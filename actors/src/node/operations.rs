@@ -1,5 +1,7 @@
 //! What requests ask of a node.
 
+use std::sync::atomic::Ordering;
+
 use futures::FutureExt;
 
 use super::*;
@@ -14,7 +16,7 @@ const UNCERTAIN_POLL: Duration = Duration::from_millis(250);
 impl Node {
     /// Log-first create: the outcome is what this node's shards decided in log order.
     pub async fn create(&self, new: NewBard) -> Result<Arc<Bard>, NodeError> {
-        if self.config.role == Role::Replica {
+        if !self.accepts_writes() {
             return Err(NodeError::ReadOnly);
         }
         if let Some(reason) = self.memory_guard.refusal() {
@@ -31,9 +33,9 @@ impl Node {
     }
 
     /// Returns once everything acknowledged (by any instance) before the call is applied here.
-    /// A replica publishes nothing: it answers from what it applied so far.
+    /// A replica (not promoted) publishes nothing: it answers from what it applied so far.
     async fn barrier(&self) -> Result<(), NodeError> {
-        if self.config.role == Role::Replica {
+        if !self.accepts_writes() {
             return Ok(());
         }
         self.pass_barrier(self.config.apply_timeout).await
@@ -180,7 +182,7 @@ impl Node {
     /// needs no way to ask the log for its end.
     /// A log that is briefly unavailable (a stream still being created) is retried until then.
     pub async fn caught_up(&self, timeout: Duration) -> Result<(), NodeError> {
-        if self.config.role == Role::Replica {
+        if !self.accepts_writes() {
             return self.caught_up_to_end(timeout).await;
         }
         let deadline = tokio::time::Instant::now() + timeout;
@@ -198,6 +200,23 @@ impl Node {
 }
 
 impl Node {
+    /// Whether this node takes creates and passes log barriers (an API, or a promoted replica).
+    pub fn accepts_writes(&self) -> bool {
+        self.accepts_writes.load(Ordering::Acquire)
+    }
+
+    /// Makes a replica take creates and pass log barriers like an API, from now on (its
+    /// snapshots go on); whether this call changed anything (false on an API, or again).
+    /// Creates stay log-first, so one taken before this node applied the whole log is still
+    /// decided in log order.
+    pub fn promote(&self) -> bool {
+        let changed = !self.accepts_writes.swap(true, Ordering::AcqRel);
+        if changed {
+            tracing::warn!(role = self.config.role.name(), "promoted: this node now takes creates");
+        }
+        changed
+    }
+
     /// Catch-up without writing: wait until the applied offset reaches the probed end.
     async fn caught_up_to_end(&self, timeout: Duration) -> Result<(), NodeError> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -218,5 +237,45 @@ impl Node {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::EmbeddedLog;
+    use crate::model::BirthDate;
+
+    fn new_bard(apelido: &str) -> NewBard {
+        let nascimento = BirthDate::parse("1990-01-01").unwrap();
+        NewBard { apelido: apelido.into(), nome: "Nome".into(), nascimento, stack: None }
+    }
+
+    async fn start(role: Role) -> Node {
+        let config = NodeConfig { role, shards: 2, ..NodeConfig::default() };
+        Node::start(Arc::new(EmbeddedLog::default()), config, None).await.unwrap()
+    }
+
+    #[actix::test]
+    async fn a_promoted_replica_takes_creates_once() {
+        let replica = start(Role::Replica).await;
+        assert!(!replica.accepts_writes());
+        assert_eq!(replica.create(new_bard("ana")).await.unwrap_err(), NodeError::ReadOnly);
+        assert!(replica.clone().promote(), "the first promote changes the node (and every clone)");
+        assert!(!replica.promote(), "a second one changes nothing");
+        let created = replica.create(new_bard("ana")).await.expect("a promoted replica creates");
+        assert_eq!(replica.get(&created.id).await.unwrap().map(|bard| bard.id), Some(created.id));
+        assert_eq!(replica.count().await.unwrap(), 1);
+        let report = replica.report().await.unwrap();
+        assert!(report.accepts_creates && report.promoted);
+    }
+
+    #[actix::test]
+    async fn promoting_an_api_changes_nothing() {
+        let api = start(Role::Api).await;
+        assert!(api.accepts_writes());
+        assert!(!api.promote());
+        let report = api.report().await.unwrap();
+        assert!(report.accepts_creates && !report.promoted);
     }
 }

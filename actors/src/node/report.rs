@@ -21,7 +21,12 @@ use crate::supervision::RestartRecord;
 
 #[derive(Debug, Clone)]
 pub struct NodeReport {
+    /// The role it started in (a promoted replica stays `Replica`).
     pub role: Role,
+    /// Takes creates (and passes log barriers): an API, or a promoted replica.
+    pub accepts_creates: bool,
+    /// A replica promoted to take creates.
+    pub promoted: bool,
     /// Since `Node::start` began.
     pub uptime: Duration,
     /// Of the whole state, combined from every shard: equal wherever the same log was applied.
@@ -156,8 +161,11 @@ impl Node {
         let digest = shards.iter().fold(StateDigest::default(), |digest, shard| digest.combine(shard.digest));
         let end_offset = self.log.end_offset().await;
         let gauges = &self.gauges;
+        let accepts_creates = self.accepts_writes();
         Ok(NodeReport {
             role: self.config.role,
+            accepts_creates,
+            promoted: accepts_creates && self.config.role == Role::Replica,
             uptime: gauges.started.elapsed(),
             digest,
             counts: self.counts(digest.count),

@@ -21,8 +21,7 @@ impl Node {
         let started = Instant::now();
         let mut launcher = Launcher::new(&config);
         let apply = launcher.start_apply_side(&log, bootstrap).await?;
-        let publisher_stats = Arc::new(PublisherStats::default());
-        let (publisher, latency) = launcher.start_publisher(&log, &publisher_stats);
+        let (publisher, publisher_stats, latency) = launcher.start_publisher(&log);
         #[cfg(feature = "machine")]
         let (machine, machine_sampler) = launcher.start_machine_sampler();
         let snapshots = Arc::new(SnapshotStore::default());
@@ -52,6 +51,8 @@ impl Node {
         let ApplyTargets { shards, search_index, view, waiters } = apply.targets;
         let (search, _running) = (apply.search, Arc::new(running));
         Ok(Node {
+            // Before `config` moves in: an API takes creates from the start, a replica once promoted.
+            accepts_writes: Arc::new(AtomicBool::new(config.role == Role::Api)),
             config,
             log,
             publisher,
@@ -215,15 +216,14 @@ impl<'a> Launcher<'a> {
     fn start_publisher(
         &self,
         log: &Arc<dyn EventLog>,
-        stats: &Arc<PublisherStats>,
-    ) -> (Addr<Publisher>, Arc<CreateLatency>) {
+    ) -> (Addr<Publisher>, Arc<PublisherStats>, Arc<CreateLatency>) {
         let pacing = RecordPacing::new(self.config.record_interval);
-        let latency = Arc::new(CreateLatency::default());
-        let (log, stats) = (Arc::clone(log), Arc::clone(stats));
+        let (stats, latency) = (Arc::new(PublisherStats::default()), Arc::new(CreateLatency::default()));
         let supervision = self.supervise("publisher");
         let timeout = self.config.confirm_timeout;
-        let publisher = Publisher::new(log, timeout, stats, Arc::clone(&latency), pacing, supervision);
-        (actix::Supervisor::start(move |_| publisher), latency)
+        let (log, counters) = (Arc::clone(log), Arc::clone(&stats));
+        let publisher = Publisher::new(log, timeout, counters, Arc::clone(&latency), pacing, supervision);
+        (actix::Supervisor::start(move |_| publisher), stats, latency)
     }
 
     /// The sampler reads sysfs and NVML: its own arbiter, away from HTTP and apply.

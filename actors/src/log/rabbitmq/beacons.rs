@@ -18,10 +18,10 @@ const BEACON_TTL_MS: i32 = 5_000;
 const LINK_BACKOFF_FIRST: Duration = Duration::from_millis(500);
 const LINK_BACKOFF_CAP: Duration = Duration::from_secs(5);
 
-/// Where the beacons go: the broker, the exchange, and who this node is.
+/// Where the beacons go: the broker's nodes, the exchange, and who this node is.
 #[derive(Debug, Clone)]
 pub struct BeaconAddress {
-    pub url: String,
+    pub urls: BrokerUrls,
     pub exchange: String,
     pub instance: String,
 }
@@ -30,7 +30,7 @@ impl BeaconAddress {
     /// The beacons of the nodes that share `stream`.
     pub fn beside(stream: &StreamAddress, instance: &str) -> BeaconAddress {
         BeaconAddress {
-            url: stream.url.clone(),
+            urls: stream.urls.clone(),
             exchange: format!("{}.health", stream.stream),
             instance: instance.into(),
         }
@@ -45,8 +45,9 @@ pub async fn relay_beacons(
     board: Arc<PeerBoard>,
 ) {
     let mut backoff = LINK_BACKOFF_FIRST;
+    let preferred = PreferredNode::default();
     loop {
-        match relay_once(&address, &mut outbox, &board, &mut backoff).await {
+        match relay_once(&address, &preferred, &mut outbox, &board, &mut backoff).await {
             Ok(()) => return,
             Err(error) => tracing::debug!(%error, retry_in = ?backoff, "health beacons: link lost"),
         }
@@ -55,14 +56,31 @@ pub async fn relay_beacons(
     }
 }
 
+/// One connection's worth of relaying; a lost link makes the next node preferred.
 async fn relay_once(
     address: &BeaconAddress,
+    preferred: &PreferredNode,
     outbox: &mut watch::Receiver<Option<Beacon>>,
     board: &PeerBoard,
     backoff: &mut Duration,
 ) -> Result<(), LogError> {
-    let (_connection, channel, mut consumer) = open_beacons(address).await?;
+    let (node, (_connection, channel, consumer)) =
+        in_turn(&address.urls, preferred, "beacons", |url| open_beacons(url, address)).await?;
     *backoff = LINK_BACKOFF_FIRST;
+    let relayed = relay_on(address, &channel, consumer, outbox, board).await;
+    if relayed.is_err() {
+        preferred.move_past(node, &address.urls);
+    }
+    relayed
+}
+
+async fn relay_on(
+    address: &BeaconAddress,
+    channel: &Channel,
+    mut consumer: Consumer,
+    outbox: &mut watch::Receiver<Option<Beacon>>,
+    board: &PeerBoard,
+) -> Result<(), LogError> {
     loop {
         tokio::select! {
             delivery = consumer.next() => {
@@ -91,10 +109,12 @@ async fn relay_once(
     }
 }
 
-async fn open_beacons(address: &BeaconAddress) -> Result<(Connection, Channel, Consumer), LogError> {
+async fn open_beacons(
+    url: &str,
+    address: &BeaconAddress,
+) -> Result<(Connection, Channel, Consumer), LogError> {
     let properties = ConnectionProperties::default().with_connection_name("bardo-beacons".into());
-    let connection =
-        Connection::connect(&address.url, properties).await.map_err(|e| unavailable("connect", e))?;
+    let connection = Connection::connect(url, properties).await.map_err(|e| unavailable("connect", e))?;
     let channel = connection.create_channel().await.map_err(|e| unavailable("channel", e))?;
     let exchange = address.exchange.as_str();
     let options = ExchangeDeclareOptions { durable: false, ..ExchangeDeclareOptions::default() };

@@ -8,8 +8,9 @@ type Chunks = mpsc::Sender<Result<Vec<LogEntry>, LogError>>;
 pub(super) async fn follow_stream(address: StreamAddress, first: Offset, chunks: Chunks) {
     let mut next = first;
     let mut backoff = READ_BACKOFF_FIRST;
+    let preferred = PreferredNode::default();
     loop {
-        let error = match consume_from(&address, &mut next, &chunks, &mut backoff).await {
+        let error = match consume_from(&address, &preferred, &mut next, &chunks, &mut backoff).await {
             Ok(()) => return, // the reader is gone
             Err(error) => error,
         };
@@ -22,16 +23,32 @@ pub(super) async fn follow_stream(address: StreamAddress, first: Offset, chunks:
     }
 }
 
-/// One connection's worth of reading. `Ok` means the receiver is gone; `Err` means reconnect.
+/// One connection's worth of reading. `Ok` means the receiver is gone; `Err` means reconnect,
+/// to the next node: the offsets are the same on every node (one replicated stream).
 async fn consume_from(
     address: &StreamAddress,
+    preferred: &PreferredNode,
     next: &mut Offset,
     chunks: &Chunks,
     backoff: &mut Duration,
 ) -> Result<(), LogError> {
-    let (_connection, channel) = open_channel(address, "bardo-reader").await?;
+    let (node, (_connection, channel)) = open_channel(address, preferred, "bardo-reader").await?;
+    let read = read_deliveries(address, &channel, next, chunks, backoff).await;
+    if read.is_err() {
+        preferred.move_past(node, &address.urls);
+    }
+    read
+}
+
+async fn read_deliveries(
+    address: &StreamAddress,
+    channel: &Channel,
+    next: &mut Offset,
+    chunks: &Chunks,
+    backoff: &mut Duration,
+) -> Result<(), LogError> {
     let from = i64::try_from(*next).map_err(|e| unavailable("offset", e))?;
-    let mut consumer = subscribe(&channel, &address.stream, AMQPValue::LongLongInt(from)).await?;
+    let mut consumer = subscribe(channel, &address.stream, AMQPValue::LongLongInt(from)).await?;
     *backoff = READ_BACKOFF_FIRST;
     tracing::info!(stream = %address.stream, from = *next, "following the log");
     loop {
@@ -57,8 +74,11 @@ async fn consume_from(
 
 /// The offset after the last record: attach at `last` (the last chunk) and read what comes.
 /// AMQP has no call for a stream's end (the declare-ok message count lags behind).
-pub(super) async fn probe_end_offset(address: &StreamAddress) -> Result<Offset, LogError> {
-    let (connection, channel) = open_channel(address, "bardo-end-probe").await?;
+pub(super) async fn probe_end_offset(
+    address: &StreamAddress,
+    preferred: &PreferredNode,
+) -> Result<Offset, LogError> {
+    let (_, (connection, channel)) = open_channel(address, preferred, "bardo-end-probe").await?;
     let mut consumer = subscribe(&channel, &address.stream, AMQPValue::LongString("last".into())).await?;
     let mut end = 0;
     // The last chunk arrives at once; a busy stream keeps growing, so the read is bounded in
@@ -82,21 +102,27 @@ pub(super) async fn probe_end_offset(address: &StreamAddress) -> Result<Offset, 
 /// The offset of the first record the broker still holds (retention removes the head): attach
 /// at `first` and read one delivery. Retention never removes the segment being written, so a
 /// stream with nothing to deliver has never held a record: its first offset is 0.
-pub(super) async fn probe_first_offset(address: &StreamAddress) -> Result<Offset, LogError> {
+pub(super) async fn probe_first_offset(
+    address: &StreamAddress,
+    preferred: &PreferredNode,
+) -> Result<Offset, LogError> {
     for _ in 0..FIRST_PROBE_ATTEMPTS {
-        if let Some(first) = first_delivery(address).await? {
+        if let Some(first) = first_delivery(address, preferred).await? {
             return Ok(first);
         }
         // Nothing came: empty, or a record landed just now (read it on the next attempt).
-        if probe_end_offset(address).await? == 0 {
+        if probe_end_offset(address, preferred).await? == 0 {
             return Ok(0);
         }
     }
     Err(LogError::Unavailable("the stream holds records but none came from its first offset".into()))
 }
 
-async fn first_delivery(address: &StreamAddress) -> Result<Option<Offset>, LogError> {
-    let (connection, channel) = open_channel(address, "bardo-first-probe").await?;
+async fn first_delivery(
+    address: &StreamAddress,
+    preferred: &PreferredNode,
+) -> Result<Option<Offset>, LogError> {
+    let (_, (connection, channel)) = open_channel(address, preferred, "bardo-first-probe").await?;
     let mut consumer = subscribe(&channel, &address.stream, AMQPValue::LongString("first".into())).await?;
     let first = match tokio::time::timeout(FIRST_PROBE_WAIT, consumer.next()).await {
         Ok(Some(delivery)) => Some(entry_of(delivery.map_err(|e| unavailable("delivery", e))?)?.1.offset),
