@@ -49,6 +49,11 @@ CLUSTER_ENV = {
     "BARDO_CLUSTER_WAN_IF": "bardo-dw",
     "BARDO_CLUSTER_WAN_NET": "10.78.0",
     "BARDO_CLUSTER_CGROUP": "bardo-drills",
+    # With three brokers: site C's namespace and links, site A's broker node's port.
+    "BARDO_CLUSTER_NETNS_C": "bardo-drill-c",
+    "BARDO_CLUSTER_SITEC_NET": "10.74.0",
+    "BARDO_CLUSTER_BC_NET": "10.73.0",
+    "BARDO_CLUSTER_BROKER_A_PORT": "5683",
     # Snapshots often enough that a restarted instance bootstraps from one plus the tail...
     "BARDO_SNAPSHOT_EVERY_SECONDS": "1",
     # ...and a retention so small that the broker removes the log's head during every drill:
@@ -67,6 +72,7 @@ INSTANCES = {
     "api2": f"http://127.0.0.1:{ENV['BARDO_CLUSTER_API2_PORT']}",
     "replica": f"http://{ENV['BARDO_CLUSTER_WAN_NET']}.2:9999",
 }
+SITE_B = f"http://{ENV['BARDO_CLUSTER_WAN_NET']}.2:9999"  # site B's nginx (three brokers)
 CREATE_OK = {201, 400, 422, 503}
 FAILED = {0, 502, 503, 504}  # answers (or their absence) that mean "the service failed this one"
 
@@ -106,10 +112,11 @@ def status(base: str) -> dict | None:
 
 # ---------------------------------------------------------------- the drill
 class Drill:
-    def __init__(self, name: str, title: str, argv: list[str] | None = None):
+    def __init__(self, name: str, title: str, argv: list[str] | None = None, brokers: int = 1):
         parser = argparse.ArgumentParser(description=title)
         parser.add_argument("--fast", action="store_true", help="a few seconds of load (test command)")
-        parser.add_argument("--rate", type=int, default=None, help="creates per second (200; --fast 100)")
+        parser.add_argument("--rate", type=int, default=None,
+                            help="creates per second (200, three brokers 300; --fast 100)")
         parser.add_argument("--before", type=float, default=None, help="seconds of load before the fault")
         parser.add_argument("--after", type=float, default=None, help="seconds of load after the recovery")
         parser.add_argument("--hold", type=float, default=None, help="seconds the fault lasts (drill-specific)")
@@ -117,7 +124,8 @@ class Drill:
         self.args = parser.parse_args(argv)
         fast = self.args.fast
         self.name, self.title = name, title
-        self.rate = self.args.rate or (100 if fast else 200)
+        # The three-broker drills run at the rate their targets are set for (issue 12: 300/s).
+        self.rate = self.args.rate or (100 if fast else 300 if brokers == 3 else 200)
         self.before = self.args.before if self.args.before is not None else (3 if fast else 10)
         self.after = self.args.after if self.args.after is not None else (3 if fast else 20)
         self.marks: dict[str, float] = {}
@@ -128,6 +136,11 @@ class Drill:
         self.stop_file = RUN / f"{name}.stop"
         self.load: subprocess.Popen | None = None
         self.load_summary: dict = {}
+        self.ledgers: list[Path] = []
+        # Three brokers: site B's nginx answers on the replica's old address, the replica on :9998.
+        self.brokers = brokers
+        if brokers == 3:
+            INSTANCES["replica"] = f"http://{ENV['BARDO_CLUSTER_WAN_NET']}.2:9998"
 
     def hold(self, full: float, fast: float) -> float:
         return self.args.hold if self.args.hold is not None else (fast if self.args.fast else full)
@@ -162,6 +175,52 @@ class Drill:
             if ctl == controller:
                 return Path(base) / service
         raise RuntimeError(f"no {controller} cgroup")
+
+    # ------------------------------------------------------------ three brokers
+    def stream_roles(self) -> dict:
+        """From `ops/cluster leader`: {"leader": "a"|"b"|"c"|None, "online"/"offline": the stream's
+        members (management statistics, up to 30 s old), "running"/"down": the cluster's nodes
+        (live)}."""
+        roles: dict = {"leader": None, "online": [], "offline": [], "running": [], "down": []}
+        for line in self.cluster("leader", check=False).stdout.splitlines():
+            words = line.split()
+            node = words[1].split("@")[0][-1] if len(words) > 1 and "@" in words[1] else None
+            if words[:1] == ["leader"]:
+                roles["leader"] = node
+            elif words[:1] in (["member"], ["node"]) and node and len(words) > 2:
+                roles[words[2]].append(node)
+        return roles
+
+    def wait_running(self, node: str, timeout: float = 120) -> float | None:
+        """Seconds until the cluster counts `node` as running again; None on timeout."""
+        started = time.time()
+        while time.time() - started < timeout:
+            if node in self.stream_roles()["running"]:
+                return round(time.time() - started, 2)
+            time.sleep(0.5)
+        self.failures.append(f"broker {node} did not rejoin the cluster within {timeout:.0f} s")
+        return None
+
+    def node_end_offsets(self, nodes: str = "abc") -> dict:
+        """The log's end as each broker node's own copy of the stream shows it (`bardo replay`
+        reading through that node alone); equal ends mean every node caught up."""
+        stream = (RUN / "stream").read_text().strip()
+        ends = {}
+        for node in nodes:
+            url = self.cluster("url", node).stdout.strip()
+            done = subprocess.run([str(ROOT / "target/release/bardo"), "replay", "--json", "--stream", stream,
+                                   "--amqp-url", url], capture_output=True, text=True, timeout=120)
+            replay = json.loads(done.stdout) if done.stdout.strip() else {}
+            ends[node] = replay.get("end_offset_at_start")
+        self.notes.append("each broker node's copy of the stream ends at offset "
+                          + ", ".join(f"{node}: {end}" for node, end in ends.items()))
+        if len(set(ends.values())) != 1 or None in ends.values():
+            self.failures.append(f"the broker nodes' copies of the stream end at different offsets: {ends}")
+        return ends
+
+    def extra(self, entries: list[dict]) -> dict:
+        """Drill-specific results, computed from the ledger after the checks."""
+        return {}
 
     def mark(self, name: str) -> float:
         self.marks[name] = time.time()
@@ -210,23 +269,32 @@ class Drill:
         return None
 
     # ------------------------------------------------------------ load
-    def start_load(self) -> None:
+    def start_load(self, target: str = NGINX) -> None:
+        """Load through `target`; a second call (after stop_load) writes a ledger of its own."""
         self.stop_file.unlink(missing_ok=True)
+        ledger = self.ledger.with_suffix(f".{len(self.ledgers)}.jsonl")
+        ledger.unlink(missing_ok=True)
+        self.ledgers.append(ledger)
         binary = ROOT / "target/release/bardo-load"
-        command = [str(binary), "--target", NGINX, "--rate", str(self.rate), "--seconds", "3600",
+        command = [str(binary), "--target", target, "--rate", str(self.rate), "--seconds", "3600",
                    "--workers", "64", "--read-back", "--search-every", "10", "--timeout-ms", "5000",
-                   "--ledger", str(self.ledger), "--stop-file", str(self.stop_file),
+                   "--ledger", str(ledger), "--stop-file", str(self.stop_file),
+                   "--first-slot", str(self.load_summary.get("creates", 0)),
                    "--payloads", str(RINHA / "pessoas-payloads.tsv"), "--terms", str(RINHA / "termos-busca.tsv")]
         self.load = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         self.mark("load")
 
     def stop_load(self) -> None:
+        """Stops the running load; the summary adds up every load of the drill."""
         self.stop_file.touch()
         out, _ = self.load.communicate(timeout=60)
         self.mark("load_stopped")
-        self.load_summary = json.loads(out.strip().splitlines()[-1])
-        log(f"load: {self.load_summary['creates']} creates in {self.load_summary['seconds']:.1f} s, "
-            f"statuses {self.load_summary['statuses_by_kind']}")
+        summary = json.loads(out.strip().splitlines()[-1])
+        log(f"load: {summary['creates']} creates in {summary['seconds']:.1f} s, "
+            f"statuses {summary['statuses_by_kind']}")
+        total = self.load_summary
+        self.load_summary = {"creates": total.get("creates", 0) + summary["creates"],
+                             "seconds": total.get("seconds", 0) + summary["seconds"]}
 
     # ------------------------------------------------------------ drain and checks
     def drain(self, timeout: float = 240) -> None:
@@ -250,8 +318,11 @@ class Drill:
         user = ENV.get("BARDO_RABBITMQ_USER", "bardo")
         password = ENV.get("BARDO_RABBITMQ_PASSWORD", "bardo-local-only")
         stream = (RUN / "stream").read_text().strip()
+        url = f"amqp://{user}:{password}@127.0.0.1:5672/%2f"
+        if self.brokers == 3:  # site B's list: it outlives the loss of site A
+            url = self.cluster("urls", "b").stdout.strip()
         done = subprocess.run([str(ROOT / "target/release/bardo"), "replay", "--json", "--stream", stream,
-                               "--amqp-url", f"amqp://{user}:{password}@127.0.0.1:5672/%2f"],
+                               "--amqp-url", url],
                               capture_output=True, text=True, timeout=120)
         replay = json.loads(done.stdout) if done.stdout.strip() else {}
         first, end = replay.get("retained_from"), replay.get("end_offset_at_start")
@@ -269,8 +340,11 @@ class Drill:
         return {"retained_from": first, "end_offset": end}
 
     def read_ledger(self) -> list[dict]:
-        with open(self.ledger) as file:
-            return [json.loads(line) for line in file if line.strip()]
+        entries = []
+        for ledger in self.ledgers:
+            with open(ledger) as file:
+                entries.extend(json.loads(line) for line in file if line.strip())
+        return entries
 
     def check(self, entries: list[dict]) -> dict:
         creates = [e for e in entries if e["kind"] == "create"]
@@ -327,7 +401,7 @@ class Drill:
                       if e["status"] in FAILED and e["apelido"] and e["apelido"] not in acked_apelidos}
         found = []
         for apelido, answered in sorted(candidates.items()):
-            code, body = request(INSTANCES["api1"], "/bards?t=" + urllib.parse.quote(apelido))
+            code, body = request(next(iter(INSTANCES.values())), "/bards?t=" + urllib.parse.quote(apelido))
             if code == 200 and any(b.get("apelido") == apelido for b in json.loads(body)):
                 found.append((apelido, answered))
         return found
@@ -367,7 +441,11 @@ class Drill:
         failed = [e for e in after if e["status"] in FAILED]
         last_failed = failed[-1]["t"] if failed else fault_ms
         first_ok = next((e["t"] for e in after if e["status"] == 201 and e["t"] > last_failed), None)
+        answered_201 = sorted(e["t"] + e["ms"] for e in after if e["status"] == 201)
+        gaps = [(b - a) / 1000 for a, b in zip(answered_201, answered_201[1:]) if b >= fault_ms]
         return {"failed_creates": len(failed),
+                # The longest stretch, from the fault on, in which no 201 arrived.
+                "longest_gap_without_201_s": round(max(gaps, default=0), 2),
                 "failed_window_s": round((failed[-1]["t"] - failed[0]["t"]) / 1000, 2) if failed else 0,
                 "first_201_s": round((first_ok - fault_ms) / 1000, 2) if first_ok else None}
 
@@ -380,7 +458,7 @@ class Drill:
         started = time.time()
         try:
             self.cluster("down", check=False)
-            self.cluster("up")
+            self.cluster("up", "--brokers", str(self.brokers))
             self.start_load()
             time.sleep(self.before)
             fault(self)
@@ -392,6 +470,7 @@ class Drill:
             result["retention"] = self.retention()
             result["statuses"] = self.statuses(entries)
             result["recovery"] = self.recovery(entries)
+            result.update(self.extra(entries))
         except Exception as error:  # noqa: BLE001 - a drill reports whatever broke
             self.failures.append(f"{type(error).__name__}: {error}")
         finally:

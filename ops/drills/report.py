@@ -32,6 +32,8 @@ def recovery(r: dict) -> str:
     if rec.get("first_201_s") is not None:
         parts.append(f"fault→first 201 after last failure {rec['first_201_s']} s "
                      f"({rec.get('failed_creates', 0)} failed creates over {rec.get('failed_window_s', 0)} s)")
+    if rec.get("longest_gap_without_201_s") is not None:
+        parts.append(f"longest time without a 201 {rec['longest_gap_without_201_s']} s")
     parts += [f"{k} {v}" for k, v in timings.items() if k != "drain_s"]
     if "drain_s" in timings:
         parts.append(f"drain after load {timings['drain_s']} s")

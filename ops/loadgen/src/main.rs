@@ -55,6 +55,10 @@ struct Args {
     /// Stop as soon as this file exists.
     #[arg(long)]
     stop_file: Option<PathBuf>,
+    /// The first payload slot (`n` in the ledger): a second load against the same log continues
+    /// after the first one's slots instead of resending its apelidos.
+    #[arg(long = "first-slot", default_value_t = 0)]
+    first_slot: u64,
     /// Per-request timeout in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     timeout_ms: u64,
@@ -151,7 +155,7 @@ fn drive(plan: &Arc<Plan>, started: Instant) -> Vec<Answer> {
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        if slots.send((n, due)).is_err() {
+        if slots.send((args.first_slot + n, due)).is_err() {
             break;
         }
         n += 1;
