@@ -297,6 +297,18 @@ cmd_stats() {
 }
 
 # ---------------------------------------------------------------- commands
+# docker-compose.brokers3.yml (three broker nodes, one per site) loads on top of the deliverable,
+# and asks for the brokers' shared secret. (It is run natively by `ops/cluster up --brokers 3`.)
+check_three_brokers_layer() {
+  local layer=(docker compose -f docker-compose.yml -f docker-compose.brokers3.yml)
+  RABBITMQ_ERLANG_COOKIE=compose-check "${layer[@]}" config -q 2>"$RUN/brokers3.log" &&
+    ok "docker-compose.brokers3.yml loads over docker-compose.yml" ||
+    fail "docker-compose.brokers3.yml does not load: $(head -3 "$RUN/brokers3.log")"
+  env -u RABBITMQ_ERLANG_COOKIE "${layer[@]}" config -q >/dev/null 2>&1 &&
+    fail "docker-compose.brokers3.yml loads without RABBITMQ_ERLANG_COOKIE" ||
+    ok "docker-compose.brokers3.yml refuses to load without RABBITMQ_ERLANG_COOKIE"
+}
+
 cmd_smoke() {
   need_password smoke
   local started=$SECONDS
@@ -308,6 +320,7 @@ cmd_smoke() {
   check_converged
   check_broker
   check_bad_states
+  check_three_brokers_layer
   dc down -v --remove-orphans >"$RUN/down.log" 2>&1 && ok "docker compose down -v" || fail "docker compose down -v"
   trap - EXIT
   [ "$fails" = 0 ] || die "$fails compose smoke check(s) failed"

@@ -56,7 +56,7 @@ bash ops/compose-check.sh
 step "fuzz the request parsing paths (short run; 'ops/fuzz.sh 1000000' is the benchmark)"
 bash ops/fuzz.sh 20000
 
-step "fault drills under load: kill -9 api1, broker restart, replica restart, site-B partition, OOM"
+step "fault drills under load: kill -9 api1, broker restart, replica restart, site-B partition, OOM; on three brokers: kill -9 the stream leader, partition a broker, lose site A then promote site B"
 bash ops/drills/run-all.sh --fast
 
 step "the deliverable on a real Docker engine: local base images, the Dockerfile built, docker compose up, smoke through nginx, down"
