@@ -301,9 +301,9 @@ pub use nodes::{redact_url, BrokerUrls, BrokerUrlsError};
 /// stream pays this wait once, at startup.
 const FIRST_PROBE_WAIT: Duration = Duration::from_secs(2);
 const FIRST_PROBE_ATTEMPTS: usize = 3;
-/// How long the end probe waits for the last chunk before calling the stream empty (the same
-/// slow first delivery as above; a non-empty stream answers within milliseconds of it).
-const END_PROBE_IDLE: Duration = Duration::from_secs(2);
+/// How long the end probe waits for the last chunk before calling the stream empty. Short:
+/// `/status` probes the end, and on an empty stream every probe waits this long in full.
+const END_PROBE_IDLE: Duration = Duration::from_millis(300);
 
 #[cfg(test)]
 mod tests {
