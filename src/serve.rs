@@ -10,7 +10,9 @@ use bardo_actors::actors::log_reader::{OnLogGap, SEGMENT_START_OFFSETS};
 use bardo_actors::actors::BeaconIdentity;
 use bardo_actors::actors::SnapshotPolicy;
 use bardo_actors::log::BeaconAddress;
-use bardo_actors::log::{EmbeddedLog, EventLog, LogError, Offset, RabbitMqLog, StreamAddress, StreamRetention};
+use bardo_actors::log::{
+    EmbeddedLog, EventLog, LogError, Offset, RabbitMqLog, StreamAddress, StreamRetention,
+};
 use bardo_actors::snapshot::SnapshotFeed;
 use bardo_actors::{HealthConfig, Node, NodeConfig, Role};
 
