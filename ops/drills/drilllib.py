@@ -27,6 +27,7 @@ import datetime
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -201,22 +202,35 @@ class Drill:
         self.failures.append(f"broker {node} did not rejoin the cluster within {timeout:.0f} s")
         return None
 
-    def node_end_offsets(self, nodes: str = "abc") -> dict:
+    def node_end_offsets(self, nodes: str = "abc", patience: float = 60) -> dict:
         """The log's end as each broker node's own copy of the stream shows it (`bardo replay`
-        reading through that node alone); equal ends mean every node caught up."""
+        reading through that node alone); equal ends mean every node caught up. A node's copy
+        may still be resyncing after a restart: asked again for up to `patience` seconds."""
         stream = (RUN / "stream").read_text().strip()
-        ends = {}
-        for node in nodes:
-            url = self.cluster("url", node).stdout.strip()
-            done = subprocess.run([str(ROOT / "target/release/bardo"), "replay", "--json", "--stream", stream,
-                                   "--amqp-url", url], capture_output=True, text=True, timeout=120)
-            replay = json.loads(done.stdout) if done.stdout.strip() else {}
-            ends[node] = replay.get("end_offset_at_start")
+        started, ends = time.time(), {}
+        while True:
+            for node in nodes:
+                url = self.cluster("url", node).stdout.strip()
+                done = subprocess.run([str(ROOT / "target/release/bardo"), "replay", "--json", "--stream",
+                                       stream, "--amqp-url", url], capture_output=True, text=True, timeout=120)
+                replay = json.loads(done.stdout) if done.stdout.strip() else {}
+                ends[node] = replay.get("end_offset_at_start")
+            if (len(set(ends.values())) == 1 and None not in ends.values()) or time.time() - started > patience:
+                break
+            time.sleep(2)
+        self.timings["broker_copies_equal_after_s"] = round(time.time() - started, 1)
         self.notes.append("each broker node's copy of the stream ends at offset "
                           + ", ".join(f"{node}: {end}" for node, end in ends.items()))
         if len(set(ends.values())) != 1 or None in ends.values():
             self.failures.append(f"the broker nodes' copies of the stream end at different offsets: {ends}")
         return ends
+
+    def keep_logs(self) -> None:
+        """Copies the cluster's logs beside the drill's result (the next drill's `up` replaces them)."""
+        target = RUN / "results" / f"{self.name}-logs"
+        target.mkdir(parents=True, exist_ok=True)
+        for path in RUN.glob("*.log"):
+            shutil.copy(path, target / path.name)
 
     def extra(self, entries: list[dict]) -> dict:
         """Drill-specific results, computed from the ledger after the checks."""
@@ -480,6 +494,7 @@ class Drill:
                     self.load.wait(30)
                 except subprocess.TimeoutExpired:
                     self.load.kill()
+            self.keep_logs()
             if not os.environ.get("BARDO_DRILL_KEEP"):
                 self.cluster("down", check=False)
         result.update({"load_seconds": round(self.load_summary.get("seconds", 0), 1),

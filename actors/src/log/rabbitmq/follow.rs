@@ -78,8 +78,8 @@ pub(super) async fn probe_end_offset(
     address: &StreamAddress,
     preferred: &PreferredNode,
 ) -> Result<Offset, LogError> {
-    let (_, (connection, channel)) = open_channel(address, preferred, "bardo-end-probe").await?;
-    let mut consumer = subscribe(&channel, &address.stream, AMQPValue::LongString("last".into())).await?;
+    let (connection, _channel, mut consumer) =
+        open_consumer(address, preferred, "bardo-end-probe", AMQPValue::LongString("last".into())).await?;
     let mut end = 0;
     // The last chunk arrives at once; a busy stream keeps growing, so the read is bounded in
     // time (the answer is the end as of the probe) and in records.
@@ -122,14 +122,41 @@ async fn first_delivery(
     address: &StreamAddress,
     preferred: &PreferredNode,
 ) -> Result<Option<Offset>, LogError> {
-    let (_, (connection, channel)) = open_channel(address, preferred, "bardo-first-probe").await?;
-    let mut consumer = subscribe(&channel, &address.stream, AMQPValue::LongString("first".into())).await?;
+    let (connection, _channel, mut consumer) =
+        open_consumer(address, preferred, "bardo-first-probe", AMQPValue::LongString("first".into())).await?;
     let first = match tokio::time::timeout(FIRST_PROBE_WAIT, consumer.next()).await {
         Ok(Some(delivery)) => Some(entry_of(delivery.map_err(|e| unavailable("delivery", e))?)?.1.offset),
         _ => None,
     };
     let _ = connection.close(200, "probe done".into()).await;
     Ok(first)
+}
+
+/// A consumer attached at `from` on the first node where both the connection and the
+/// subscription work. A node that accepts connections but cannot serve its copy of the stream
+/// (a member still recovering after a crash answers the consume with an error) is skipped, and
+/// the next probe starts past it: otherwise every probe would stay on that node.
+async fn open_consumer(
+    address: &StreamAddress,
+    preferred: &PreferredNode,
+    name: &str,
+    from: AMQPValue,
+) -> Result<(Connection, Channel, Consumer), LogError> {
+    let (_, opened) = in_turn(&address.urls, preferred, name, |url| {
+        let from = from.clone();
+        async move {
+            let (connection, channel) = open_channel_at(url, address, name).await?;
+            match subscribe(&channel, &address.stream, from).await {
+                Ok(consumer) => Ok((connection, channel, consumer)),
+                Err(error) => {
+                    close_in_background(connection);
+                    Err(error)
+                }
+            }
+        }
+    })
+    .await?;
+    Ok(opened)
 }
 
 /// Attaches a consumer at an explicit offset; streams require QoS and manual acks.
