@@ -68,10 +68,7 @@ async fn relay_once(
         in_turn(&address.urls, preferred, "beacons", |url| open_beacons(url, address)).await?;
     *backoff = LINK_BACKOFF_FIRST;
     let relayed = relay_on(address, &channel, consumer, outbox, board).await;
-    if relayed.is_err() {
-        preferred.move_past(node, &address.urls);
-    }
-    relayed
+    preferred.after_session(node, &address.urls, relayed)
 }
 
 async fn relay_on(

@@ -34,10 +34,7 @@ async fn consume_from(
 ) -> Result<(), LogError> {
     let (node, (_connection, channel)) = open_channel(address, preferred, "bardo-reader").await?;
     let read = read_deliveries(address, &channel, next, chunks, backoff).await;
-    if read.is_err() {
-        preferred.move_past(node, &address.urls);
-    }
-    read
+    preferred.after_session(node, &address.urls, read)
 }
 
 async fn read_deliveries(

@@ -118,6 +118,20 @@ impl PreferredNode {
         self.next.store((failed + 1) % urls.len(), Ordering::Relaxed);
     }
 
+    /// The outcome of a session (reading, relaying) on `node`: a failed one makes the next
+    /// node preferred, so that the reconnect goes elsewhere.
+    pub(super) fn after_session<T>(
+        &self,
+        node: usize,
+        urls: &BrokerUrls,
+        outcome: Result<T, LogError>,
+    ) -> Result<T, LogError> {
+        if outcome.is_err() {
+            self.move_past(node, urls);
+        }
+        outcome
+    }
+
     /// Records a successful connect to `node`; whether it is another node than the last one.
     fn connected_to(&self, node: usize) -> bool {
         self.next.store(node, Ordering::Relaxed);
@@ -230,6 +244,17 @@ mod tests {
         assert!(!preferred.connected_to(0), "the first connect is no failover");
         assert!(preferred.connected_to(1), "another node than last time is");
         assert_eq!(preferred.get(), 1, "the node that worked stays preferred");
+    }
+
+    #[test]
+    fn only_a_failed_session_moves_past_its_node() {
+        let urls = BrokerUrls::parse("amqp://a,amqp://b").expect("two URLs");
+        let preferred = PreferredNode::default();
+        assert_eq!(preferred.after_session(0, &urls, Ok(7)), Ok(7));
+        assert_eq!(preferred.get(), 0, "a session that ended well keeps its node");
+        let failed: Result<(), LogError> = Err(LogError::Unavailable("gone".into()));
+        assert_eq!(preferred.after_session(0, &urls, failed.clone()), failed);
+        assert_eq!(preferred.get(), 1, "a failed one moves past it");
     }
 
     #[tokio::test]
