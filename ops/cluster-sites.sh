@@ -281,15 +281,16 @@ brokers_down() {
   rm -rf "$RUN/broker-data"
 }
 
-# The stream's state as the first node that answers sees it: "leader NODE", "member NODE
-# online|offline" (from the management statistics: up to 30 s old) and "node NODE running|down"
-# lines (the cluster's membership, live: what a partition changes first).
+# The stream's state as the first node that answers sees it: "leader NODE" ("none" before the
+# stream exists), "member NODE online|offline" (from the management statistics: up to 30 s old)
+# and "node NODE running|down [partitioned]" lines (the cluster's membership, live: what a
+# partition changes first).
 stream_roles() {
   local node stream queue nodes
   stream=$(cat "$RUN/stream")
   for node in a b c; do
-    queue=$(curl -fsS -m 3 "$(broker_api "$node")/queues/%2f/$stream" 2>/dev/null) || continue
     nodes=$(curl -fsS -m 3 "$(broker_api "$node")/nodes" 2>/dev/null) || continue
+    queue=$(curl -fsS -m 3 "$(broker_api "$node")/queues/%2f/$stream" 2>/dev/null) || queue='{}'
     NODES="$nodes" python3 -c '
 import json, os, sys
 q = json.load(sys.stdin)
@@ -298,9 +299,9 @@ online = set(q.get("online") or [])
 for m in q.get("members") or []:
     print("member", m, "online" if m in online else "offline")
 for n in json.loads(os.environ["NODES"]):
-    print("node", n["name"], "running" if n.get("running") else "down")' <<<"$queue" && return 0
+    print("node", n["name"], "running" if n.get("running") else "down", "partitioned" if n.get("partitions") else "")' <<<"$queue" && return 0
   done
-  echo "leader unknown (no node answered, or the stream does not exist yet)"
+  echo "leader unknown (no broker node answered)"
 }
 
 # Which node (a, b, c) leads the stream now; empty when unknown.
@@ -312,25 +313,17 @@ stream_leader() {
 }
 
 brokers_status() {
-  local node nodes
-  nodes=$(for node in a b c; do curl -fsS -m 3 "$(broker_api "$node")/nodes" 2>/dev/null && break; done)
-  local roles
+  local node roles
   roles=$(stream_roles)
   printf '%-6s %-22s %-8s %-9s %-10s %s\n' broker node site beam cluster stream
   for node in a b c; do
     local name state role beam
     name=$(broker_field "$node" name)
     beam=$(broker_beam "$node"); beam=${beam:--}
-    state=$(NODES="$nodes" python3 -c '
-import json, os, sys
-try:
-    nodes = json.loads(os.environ["NODES"])
-except ValueError:
-    print("unknown"); sys.exit()
-n = next((n for n in nodes if n["name"] == sys.argv[1]), None)
-print("absent" if n is None else ("running" if n.get("running") else "down") + ("+partitioned" if n.get("partitions") else ""))' "$name")
+    state=$(awk -v n="$name" '$1 == "node" && $2 == n { print $3 ($4 ? "+" $4 : "") }' <<<"$roles")
+    grep -q '^node ' <<<"$roles" && state=${state:-absent}
     role=$(awk -v n="$name" '$1 == "leader" && $2 == n { print "leader" } $1 == "member" && $2 == n { print "replica-" $3 }' <<<"$roles" | head -1)
-    printf '%-6s %-22s %-8s %-9s %-10s %s\n' "$node" "$name" "site-$node" "$beam" "$state" "${role:--}"
+    printf '%-6s %-22s %-8s %-9s %-10s %s\n' "$node" "$name" "site-$node" "$beam" "${state:-unknown}" "${role:--}"
   done
 }
 
